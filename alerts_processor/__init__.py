@@ -1,0 +1,1 @@
+"""Alerts Processor: turns Alertmanager webhook batches into enriched, durable alert records."""

@@ -1,0 +1,1 @@
+"""Adapters: the concrete Kubernetes client and stores behind the pipeline's interfaces."""

@@ -1,0 +1,88 @@
+"""Conversions shared by the stores: timestamps as sortable UTC strings, JSON text, rows to records."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from alerts_processor.models import AlertRecord, JSONDict, ProcessedAlert, Validation, ValidationStatus, WorkloadRef
+
+
+def ts(value: datetime) -> str:
+    """UTC, fixed width, microseconds: lexical order is time order."""
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def opt_ts(value: datetime | None) -> str | None:
+    """ts() that lets None through."""
+    return None if value is None else ts(value)
+
+
+def parse_ts(value: str | None) -> datetime | None:
+    """The inverse of ts()."""
+    return None if value is None else datetime.fromisoformat(value)
+
+
+def dumps(value: Any) -> str:
+    """Compact, key-sorted JSON text."""
+    return json.dumps(value, separators=(",", ":"), sort_keys=True)
+
+
+def flat_fields(processed: ProcessedAlert) -> dict[str, Any]:
+    """The scalar columns of a record for one delivery (labels, annotations, enrichment left to the store)."""
+    alert, delivery, workload = processed.alert, processed.delivery, processed.workload
+    received = ts(delivery.received_at)
+    return {
+        "id": alert.id,
+        "fingerprint": alert.fingerprint,
+        "alertname": alert.alertname,
+        "severity": alert.severity,
+        "status": alert.status,
+        "namespace": alert.namespace,
+        "deployment": processed.deployment,
+        "workload_kind": workload.kind if workload else None,
+        "workload_name": workload.name if workload else None,
+        "starts_at": ts(alert.starts_at),
+        "ends_at": opt_ts(alert.ends_at),
+        "generator_url": alert.generator_url,
+        "receiver": delivery.receiver,
+        "group_key": delivery.group_key,
+        "validation_status": processed.validation.status.value,
+        "validation_reason": processed.validation.reason,
+        "first_received_at": received,
+        "last_received_at": received,
+    }
+
+
+def make_record(
+    row: Mapping[str, Any], labels: Mapping[str, str], annotations: Mapping[str, str], enrichment: JSONDict | None
+) -> AlertRecord:
+    """Build an AlertRecord from the flat fields of flat_fields() plus the decoded documents."""
+    kind, name = row["workload_kind"], row["workload_name"]
+    starts_at = parse_ts(row["starts_at"])
+    first, last = parse_ts(row["first_received_at"]), parse_ts(row["last_received_at"])
+    assert starts_at is not None and first is not None and last is not None
+    return AlertRecord(
+        id=row["id"],
+        fingerprint=row["fingerprint"],
+        alertname=row["alertname"],
+        severity=row["severity"],
+        status=row["status"],
+        namespace=row["namespace"],
+        deployment=row["deployment"],
+        workload=WorkloadRef(kind, name) if kind and name else None,
+        starts_at=starts_at,
+        ends_at=parse_ts(row["ends_at"]),
+        labels=labels,
+        annotations=annotations,
+        generator_url=row["generator_url"],
+        receiver=row["receiver"],
+        group_key=row["group_key"],
+        validation=Validation(ValidationStatus(row["validation_status"]), row["validation_reason"]),
+        enrichment=enrichment,
+        notifications=int(row["notifications"]),
+        first_received_at=first,
+        last_received_at=last,
+    )

@@ -1,0 +1,235 @@
+"""IK8sClient on the official `kubernetes` client: bounded timeouts, raw JSON, read-only calls."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import urllib3
+from kubernetes import client, config
+from kubernetes.client.exceptions import ApiException
+from kubernetes.config.config_exception import ConfigException
+
+from alerts_processor.config import Settings
+from alerts_processor.interfaces import IK8sClient
+from alerts_processor.models import K8sUnavailable, WorkloadRef, WorkloadState
+
+log = logging.getLogger(__name__)
+
+REVISION_ANNOTATION = "deployment.kubernetes.io/revision"
+
+
+class DisabledK8sClient(IK8sClient):
+    """No cluster configured: validation is `skipped`, nothing is ever called."""
+
+    @property
+    def enabled(self) -> bool:
+        return False
+
+    def namespace_exists(self, namespace: str) -> bool:
+        raise K8sUnavailable("no Kubernetes cluster configured")
+
+    def read_workload(self, namespace: str, kind: str, name: str) -> WorkloadState | None:
+        raise K8sUnavailable("no Kubernetes cluster configured")
+
+
+class KubernetesClient(IK8sClient):
+    """Reads namespaces and workloads; 404 means absent, anything else wrong is K8sUnavailable."""
+
+    def __init__(self, api_client: client.ApiClient, connect_timeout: float, read_timeout: float) -> None:
+        self._core = client.CoreV1Api(api_client)
+        self._apps = client.AppsV1Api(api_client)
+        self._timeout = (connect_timeout, read_timeout)
+        self._readers: dict[str, Callable[..., Any]] = {
+            "Deployment": self._apps.read_namespaced_deployment,
+            "StatefulSet": self._apps.read_namespaced_stateful_set,
+            "DaemonSet": self._apps.read_namespaced_daemon_set,
+            "ReplicaSet": self._apps.read_namespaced_replica_set,
+            "Pod": self._core.read_namespaced_pod,
+        }
+
+    @property
+    def enabled(self) -> bool:
+        return True
+
+    def namespace_exists(self, namespace: str) -> bool:
+        return self._get(self._core.read_namespace, namespace) is not None
+
+    def read_workload(self, namespace: str, kind: str, name: str) -> WorkloadState | None:
+        reader = self._readers.get(kind)
+        if reader is None:
+            raise K8sUnavailable(f"unsupported kind {kind}")
+        body = self._get(reader, name, namespace)
+        return None if body is None else workload_state(kind, body)
+
+    def _get(self, method: Callable[..., Any], *args: str) -> Mapping[str, Any] | None:
+        # _preload_content=False: we read a few fields from the JSON ourselves, which is far
+        # cheaper than the client's model deserialisation.
+        try:
+            response = method(*args, _preload_content=False, _request_timeout=self._timeout)
+            body = json.loads(response.data)
+        except ApiException as exc:
+            if exc.status == 404:
+                return None
+            raise K8sUnavailable(_api_reason(exc.status)) from None
+        except urllib3.exceptions.HTTPError as exc:
+            raise K8sUnavailable(_transport_reason(exc)) from None
+        except ValueError:
+            raise K8sUnavailable("malformed response from the Kubernetes API") from None
+        if not isinstance(body, dict):
+            raise K8sUnavailable("malformed response from the Kubernetes API")
+        return body
+
+
+def _api_reason(status: int | None) -> str:
+    if status == 403:
+        return "forbidden"
+    if status == 401:
+        return "unauthorized"
+    return f"Kubernetes API answered {status}"
+
+
+def _transport_reason(exc: Exception) -> str:
+    text = str(exc).lower()
+    if "timed out" in text or "timeout" in text:
+        return "Kubernetes API timed out"
+    return "Kubernetes API unreachable"
+
+
+def workload_state(kind: str, body: Mapping[str, Any]) -> WorkloadState:
+    """Reduce an object's JSON to a WorkloadState (absent numeric fields are 0, as the API omits them)."""
+    meta = body.get("metadata") or {}
+    spec = body.get("spec") or {}
+    status = body.get("status") or {}
+    template = (spec.get("template") or {}).get("spec") or spec
+    annotations = meta.get("annotations") or {}
+    return WorkloadState(
+        kind=kind,
+        name=str(meta.get("name", "")),
+        namespace=str(meta.get("namespace", "")),
+        generation=int(meta.get("generation") or 0),
+        observed_generation=int(status.get("observedGeneration") or meta.get("generation") or 0),
+        replicas=_replicas(kind, spec, status),
+        containers=_containers(template.get("containers")),
+        init_containers=_containers(template.get("initContainers")),
+        revision=_revision(kind, annotations, status),
+        paused=bool(spec.get("paused", False)),
+        strategy=((spec.get("strategy") or spec.get("updateStrategy") or {}).get("type")),
+        conditions=tuple(
+            {k: str(c.get(k, "")) for k in ("type", "status", "reason", "message")}
+            for c in status.get("conditions") or ()
+            if isinstance(c, dict)
+        ),
+        owner=_controller(meta.get("ownerReferences")),
+    )
+
+
+def _replicas(kind: str, spec: Mapping[str, Any], status: Mapping[str, Any]) -> dict[str, int]:
+    def n(key: str) -> int:
+        return int(status.get(key) or 0)
+
+    if kind == "DaemonSet":
+        return {
+            "desired": n("desiredNumberScheduled"),
+            "current": n("currentNumberScheduled"),
+            "ready": n("numberReady"),
+            "available": n("numberAvailable"),
+            "updated": n("updatedNumberScheduled"),
+            "unavailable": n("numberUnavailable"),
+        }
+    if kind == "Pod":
+        return {}
+    desired = int(spec["replicas"]) if spec.get("replicas") is not None else 1
+    available = n("availableReplicas")
+    return {
+        "desired": desired,
+        "current": n("replicas"),
+        "ready": n("readyReplicas"),
+        "available": available,
+        "updated": n("updatedReplicas") if kind != "ReplicaSet" else n("replicas"),
+        "unavailable": n("unavailableReplicas") if kind == "Deployment" else max(desired - available, 0),
+    }
+
+
+def _containers(items: Any) -> tuple[tuple[str, str], ...]:
+    return tuple((str(c.get("name", "")), str(c.get("image", ""))) for c in items or () if isinstance(c, dict))
+
+
+def _revision(kind: str, annotations: Mapping[str, Any], status: Mapping[str, Any]) -> str | None:
+    if kind in ("Deployment", "ReplicaSet"):
+        value = annotations.get(REVISION_ANNOTATION)
+        return str(value) if value is not None else None
+    if kind == "StatefulSet":
+        return status.get("updateRevision") or status.get("currentRevision")
+    if kind == "DaemonSet":
+        value = annotations.get("deprecated.daemonset.template.generation")
+        return str(value) if value is not None else None
+    return None
+
+
+def _controller(refs: Any) -> WorkloadRef | None:
+    for ref in refs or ():
+        if isinstance(ref, dict) and ref.get("controller"):
+            return WorkloadRef(kind=str(ref.get("kind", "")), name=str(ref.get("name", "")))
+    return None
+
+
+def build_k8s_client(settings: Settings) -> IK8sClient:
+    """The client ALERTS_K8S_MODE asks for; `auto` falls back to disabled when nothing is configured."""
+    mode = settings.k8s_mode
+    if mode == "off":
+        return DisabledK8sClient()
+    configuration = client.Configuration()
+    loaded = None
+    if mode in ("auto", "incluster"):
+        loaded = _try(_incluster, configuration, settings, required=mode == "incluster")
+    if loaded is None and mode in ("auto", "kubeconfig"):
+        loaded = _try(_kubeconfig, configuration, settings, required=mode == "kubeconfig")
+    if loaded is None:
+        log.warning("no Kubernetes configuration found; validation is skipped", extra={"k8s_mode": mode})
+        return DisabledK8sClient()
+    # Retry only what may succeed soon (429 and 5xx), briefly; never a refused connection or a timeout,
+    # so a dead API server costs one bounded timeout per call and cannot stall the pool.
+    configuration.retries = urllib3.Retry(
+        total=2,
+        connect=0,
+        read=0,
+        status=2,
+        backoff_factor=0.1,
+        status_forcelist=(429, 500, 502, 503, 504),
+        allowed_methods=("GET",),
+        raise_on_status=False,
+        respect_retry_after_header=False,
+    )
+    configuration.connection_pool_maxsize = max(settings.pipeline_threads, 4)
+    log.info("Kubernetes client configured", extra={"k8s_mode": mode, "k8s_host": configuration.host})
+    return KubernetesClient(client.ApiClient(configuration), settings.k8s_connect_timeout, settings.k8s_read_timeout)
+
+
+def _incluster(configuration: client.Configuration, settings: Settings) -> None:
+    config.load_incluster_config(client_configuration=configuration)  # type: ignore[no-untyped-call]
+
+
+def _kubeconfig(configuration: client.Configuration, settings: Settings) -> None:
+    config.load_kube_config(  # type: ignore[no-untyped-call]
+        config_file=settings.kubeconfig or None,
+        context=settings.kube_context or None,
+        client_configuration=configuration,
+    )
+
+
+def _try(
+    load: Callable[[client.Configuration, Settings], None],
+    configuration: client.Configuration,
+    settings: Settings,
+    required: bool,
+) -> bool | None:
+    try:
+        load(configuration, settings)
+    except (ConfigException, OSError, TypeError) as exc:
+        if required:
+            raise RuntimeError(f"Kubernetes configuration could not be loaded: {exc}") from exc
+        return None
+    return True

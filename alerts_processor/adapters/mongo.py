@@ -1,0 +1,195 @@
+"""IAlertsRepository on MongoDB (pymongo): the production store of the design."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+import pymongo
+from pymongo import MongoClient, ReturnDocument
+from pymongo.collection import Collection
+from pymongo.errors import DuplicateKeyError, PyMongoError
+
+from alerts_processor.adapters.codec import flat_fields, make_record, ts
+from alerts_processor.interfaces import IAlertsRepository
+from alerts_processor.models import AlertRecord, InboxEntry, ProcessedAlert, StoreUnavailable
+
+Doc = dict[str, Any]
+
+# Fields that may change with each delivery; everything else is fixed by the episode's first delivery.
+_REFRESHED = (
+    "annotations",
+    "receiver",
+    "group_key",
+    "deployment",
+    "workload_kind",
+    "workload_name",
+    "validation_status",
+    "validation_reason",
+)
+
+
+def _pairs(mapping: Mapping[str, str]) -> list[list[str]]:
+    # Labels are stored as [name, value] pairs, never as keys: a label named `$where` or `a.b`
+    # can then never act as an operator or a path.
+    return [[k, v] for k, v in sorted(mapping.items())]
+
+
+class MongoAlertsRepository(IAlertsRepository):
+    """Atomic single-document updates; the unique `_id` settles races between workers and replicas."""
+
+    def __init__(self, client: MongoClient[Doc], database: str) -> None:
+        self._client = client
+        db = client[database]
+        self._alerts: Collection[Doc] = db["alerts"]
+        self._deliveries: Collection[Doc] = db["deliveries"]
+        self._inbox: Collection[Doc] = db["inbox"]
+        self._dead: Collection[Doc] = db["dead_letters"]
+        self._indexes_ready = False
+        self._lock = threading.Lock()
+
+    def _ready(self) -> None:
+        if self._indexes_ready:
+            return
+        with self._lock:
+            if not self._indexes_ready:
+                self._alerts.create_index([("starts_at", pymongo.DESCENDING), ("_id", pymongo.DESCENDING)])
+                self._alerts.create_index("fingerprint")
+                self._deliveries.create_index([("alert_id", pymongo.ASCENDING), ("received_at", pymongo.ASCENDING)])
+                self._inbox.create_index([("state", pymongo.ASCENDING), ("leased_until", pymongo.ASCENDING)])
+                self._indexes_ready = True
+
+    def _run(self, action: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            self._ready()
+            return fn(*args, **kwargs)
+        except DuplicateKeyError:
+            raise
+        except PyMongoError as exc:
+            raise StoreUnavailable(f"mongodb {action}: {exc}") from exc
+
+    def save(self, processed: ProcessedAlert) -> bool:
+        row = flat_fields(processed)
+        alert_id = row.pop("id")
+        try:
+            self._run(
+                "save",
+                self._deliveries.insert_one,
+                {
+                    "_id": processed.delivery.delivery_id,
+                    "alert_id": alert_id,
+                    "status": row["status"],
+                    "received_at": row["last_received_at"],
+                },
+            )
+        except DuplicateKeyError:
+            return False
+        row["annotations"] = _pairs(processed.alert.annotations)
+        fixed = {k: v for k, v in row.items() if k not in _REFRESHED}
+        update: Doc = {
+            "$set": {k: row[k] for k in _REFRESHED},
+            "$inc": {"notifications": 1},
+            "$min": {"first_received_at": fixed.pop("first_received_at")},
+            "$max": {"last_received_at": fixed.pop("last_received_at")},
+        }
+        if processed.enrichment is not None:
+            update["$set"]["enrichment"] = processed.enrichment
+        fixed["labels"] = _pairs(processed.alert.labels)
+        status, ends_at = fixed.pop("status"), fixed.pop("ends_at")
+        if status == "resolved":
+            update["$set"].update(status="resolved", ends_at=ends_at)
+            self._upsert(alert_id, update, fixed)
+        else:
+            # Never reopen a resolved episode: the first delivery sets `firing`, later ones leave it.
+            self._upsert(alert_id, update, {**fixed, "status": status, "ends_at": ends_at})
+        return True
+
+    def _upsert(self, alert_id: str, update: Doc, on_insert: Doc) -> None:
+        update = {**update, "$setOnInsert": on_insert}
+        for attempt in range(2):
+            try:
+                self._run("save", self._alerts.update_one, {"_id": alert_id}, update, upsert=True)
+                return
+            except DuplicateKeyError:
+                if attempt:  # two concurrent upserts of a new _id: the loser retries as an update
+                    raise StoreUnavailable("mongodb save: repeated duplicate key") from None
+
+    def get(self, alert_id: str) -> AlertRecord | None:
+        doc = self._run("get", self._alerts.find_one, {"_id": str(alert_id)})
+        return _record(doc) if doc else None
+
+    def list(self, limit: int) -> Sequence[AlertRecord]:
+        cursor = self._alerts.find({}).sort([("starts_at", -1), ("_id", -1)]).limit(limit)
+        return [_record(d) for d in self._run("list", list, cursor)]
+
+    def add_inbox(self, entry_id: str, body: bytes, received_at: datetime, leased_until: datetime) -> None:
+        self._run(
+            "inbox",
+            self._inbox.insert_one,
+            {
+                "_id": entry_id,
+                "body": body,
+                "received_at": ts(received_at),
+                "leased_until": ts(leased_until),
+                "attempts": 1,
+                "state": "pending",
+            },
+        )
+
+    def finish_inbox(self, entry_id: str) -> None:
+        self._run("inbox", self._inbox.delete_one, {"_id": entry_id})
+
+    def bury_inbox(self, entry_id: str, reason: str) -> None:
+        self._run("inbox", self._inbox.update_one, {"_id": entry_id}, {"$set": {"state": "dead", "reason": reason}})
+
+    def claim_inbox(self, now: datetime, leased_until: datetime, limit: int) -> Sequence[InboxEntry]:
+        claimed: list[InboxEntry] = []
+        for _ in range(limit):
+            doc = self._run(
+                "inbox",
+                self._inbox.find_one_and_update,
+                {"state": "pending", "leased_until": {"$lt": ts(now)}},
+                {"$set": {"leased_until": ts(leased_until)}, "$inc": {"attempts": 1}},
+                sort=[("received_at", 1)],
+                return_document=ReturnDocument.AFTER,
+            )
+            if doc is None:
+                break
+            claimed.append(
+                InboxEntry(doc["_id"], bytes(doc["body"]), datetime.fromisoformat(doc["received_at"]), doc["attempts"])
+            )
+        return claimed
+
+    def dead_letter(self, delivery_id: str, raw: str, reason: str, received_at: datetime) -> None:
+        self._run(
+            "dead_letter",
+            self._dead.update_one,
+            {"_id": delivery_id},
+            {"$setOnInsert": {"raw": raw, "reason": reason, "received_at": ts(received_at)}},
+            upsert=True,
+        )
+
+    def pending_inbox(self) -> int:
+        return int(self._run("inbox", self._inbox.count_documents, {"state": "pending"}))
+
+    def ping(self) -> None:
+        self._run("ping", self._client.admin.command, "ping")
+
+    def close(self) -> None:
+        self._client.close()
+
+
+def _record(doc: Doc) -> AlertRecord:
+    row = {**doc, "id": doc["_id"]}
+    return make_record(row, dict(doc["labels"]), dict(doc["annotations"]), doc.get("enrichment"))
+
+
+def connect(url: str, default_database: str) -> MongoAlertsRepository:
+    """A repository for a mongodb:// URL; the database is the URL's path, else `default_database`."""
+    client: MongoClient[Doc] = MongoClient(
+        url, serverSelectionTimeoutMS=3000, connectTimeoutMS=3000, w="majority", tz_aware=True
+    )
+    database = client.get_default_database(default_database).name
+    return MongoAlertsRepository(client, database)

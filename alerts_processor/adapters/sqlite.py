@@ -1,0 +1,219 @@
+"""IAlertsRepository on SQLite: the embedded default store (WAL, one connection per thread)."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+
+from alerts_processor.adapters.codec import dumps, flat_fields, make_record, ts
+from alerts_processor.interfaces import IAlertsRepository
+from alerts_processor.models import AlertRecord, InboxEntry, ProcessedAlert, StoreUnavailable
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS alerts (
+    id TEXT PRIMARY KEY, fingerprint TEXT NOT NULL, alertname TEXT NOT NULL, severity TEXT NOT NULL,
+    status TEXT NOT NULL, namespace TEXT, deployment TEXT, workload_kind TEXT, workload_name TEXT,
+    starts_at TEXT NOT NULL, ends_at TEXT, labels TEXT NOT NULL, annotations TEXT NOT NULL,
+    generator_url TEXT NOT NULL, receiver TEXT NOT NULL, group_key TEXT NOT NULL,
+    validation_status TEXT NOT NULL, validation_reason TEXT, enrichment TEXT,
+    notifications INTEGER NOT NULL, first_received_at TEXT NOT NULL, last_received_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS alerts_starts_at ON alerts (starts_at DESC, id DESC);
+CREATE INDEX IF NOT EXISTS alerts_fingerprint ON alerts (fingerprint);
+CREATE TABLE IF NOT EXISTS deliveries (
+    delivery_id TEXT PRIMARY KEY, alert_id TEXT NOT NULL, status TEXT NOT NULL, received_at TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS deliveries_alert ON deliveries (alert_id, received_at);
+CREATE TABLE IF NOT EXISTS inbox (
+    id TEXT PRIMARY KEY, body BLOB NOT NULL, received_at TEXT NOT NULL, leased_until TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 1, state TEXT NOT NULL DEFAULT 'pending', reason TEXT
+);
+CREATE INDEX IF NOT EXISTS inbox_pending ON inbox (state, leased_until);
+CREATE TABLE IF NOT EXISTS dead_letters (
+    delivery_id TEXT PRIMARY KEY, raw TEXT NOT NULL, reason TEXT NOT NULL, received_at TEXT NOT NULL
+);
+"""
+
+_COLUMNS = (
+    "id, fingerprint, alertname, severity, status, namespace, deployment, workload_kind, workload_name, "
+    "starts_at, ends_at, labels, annotations, generator_url, receiver, group_key, validation_status, "
+    "validation_reason, enrichment, notifications, first_received_at, last_received_at"
+)
+
+# One row per episode. A redelivery counts a notification and refreshes what may change; status only
+# moves forward (a late `firing` never reopens a resolved episode); a failed enrichment keeps the last one.
+_UPSERT = f"""
+INSERT INTO alerts ({_COLUMNS}) VALUES (
+    :id, :fingerprint, :alertname, :severity, :status, :namespace, :deployment, :workload_kind,
+    :workload_name, :starts_at, :ends_at, :labels, :annotations, :generator_url, :receiver, :group_key,
+    :validation_status, :validation_reason, :enrichment, 1, :first_received_at, :last_received_at)
+ON CONFLICT (id) DO UPDATE SET
+    status = CASE WHEN alerts.status = 'resolved' THEN alerts.status ELSE excluded.status END,
+    ends_at = CASE WHEN alerts.status = 'resolved' THEN alerts.ends_at ELSE excluded.ends_at END,
+    annotations = excluded.annotations, receiver = excluded.receiver, group_key = excluded.group_key,
+    deployment = excluded.deployment, workload_kind = excluded.workload_kind,
+    workload_name = excluded.workload_name, validation_status = excluded.validation_status,
+    validation_reason = excluded.validation_reason,
+    enrichment = COALESCE(excluded.enrichment, alerts.enrichment),
+    notifications = alerts.notifications + 1,
+    first_received_at = min(alerts.first_received_at, excluded.first_received_at),
+    last_received_at = max(alerts.last_received_at, excluded.last_received_at)
+"""
+
+
+def sqlite_path(url: str) -> str:
+    """`sqlite:///var/a.db` → `var/a.db` (relative to the working directory); `sqlite:////abs` → `/abs`."""
+    if not url.startswith("sqlite:///"):
+        raise ValueError(f"not a sqlite URL: {url!r}")
+    path = url[len("sqlite:///") :]
+    if not path:
+        raise ValueError("the sqlite URL names no file")
+    return path
+
+
+class SqliteAlertsRepository(IAlertsRepository):
+    """Thread-safe through one connection per thread; processes share the file through WAL locking."""
+
+    def __init__(self, path: str, busy_timeout: float = 10.0) -> None:
+        self._path = path
+        self._busy_timeout = busy_timeout
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        self._connections: list[sqlite3.Connection] = []
+        self._schema_ready = False
+
+    def _connection(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is not None:
+            return conn
+        try:
+            if not self._schema_ready:
+                Path(self._path).parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(
+                self._path, timeout=self._busy_timeout, isolation_level=None, check_same_thread=False
+            )
+            conn.row_factory = sqlite3.Row
+            conn.execute("PRAGMA journal_mode=WAL")
+            # NORMAL in WAL mode: a commit survives a killed process (our promise); only an OS crash
+            # may lose the last transactions, in exchange for far fewer fsyncs.
+            conn.execute("PRAGMA synchronous=NORMAL")
+            with self._lock:
+                if not self._schema_ready:
+                    conn.executescript(_SCHEMA)
+                    self._schema_ready = True
+                self._connections.append(conn)
+        except (sqlite3.Error, OSError) as exc:
+            raise StoreUnavailable(f"sqlite: {exc}") from exc
+        self._local.conn = conn
+        return conn
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        conn = self._connection()
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+        except sqlite3.Error as exc:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise StoreUnavailable(f"sqlite: {exc}") from exc
+
+    def _query(self, sql: str, params: Sequence[object] = ()) -> list[sqlite3.Row]:
+        try:
+            return self._connection().execute(sql, params).fetchall()
+        except sqlite3.Error as exc:
+            raise StoreUnavailable(f"sqlite: {exc}") from exc
+
+    def save(self, processed: ProcessedAlert) -> bool:
+        row = flat_fields(processed)
+        row["labels"] = dumps(processed.alert.labels)
+        row["annotations"] = dumps(processed.alert.annotations)
+        row["enrichment"] = None if processed.enrichment is None else dumps(processed.enrichment)
+        delivery = processed.delivery
+        with self._transaction() as conn:
+            applied = conn.execute(
+                "INSERT INTO deliveries (delivery_id, alert_id, status, received_at) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT DO NOTHING",
+                (delivery.delivery_id, row["id"], row["status"], row["last_received_at"]),
+            ).rowcount
+            if applied:
+                conn.execute(_UPSERT, row)
+        return bool(applied)
+
+    def get(self, alert_id: str) -> AlertRecord | None:
+        rows = self._query(f"SELECT {_COLUMNS} FROM alerts WHERE id = ?", (alert_id,))
+        return _record(rows[0]) if rows else None
+
+    def list(self, limit: int) -> Sequence[AlertRecord]:
+        rows = self._query(f"SELECT {_COLUMNS} FROM alerts ORDER BY starts_at DESC, id DESC LIMIT ?", (limit,))
+        return [_record(r) for r in rows]
+
+    def add_inbox(self, entry_id: str, body: bytes, received_at: datetime, leased_until: datetime) -> None:
+        with self._transaction() as conn:
+            conn.execute(
+                "INSERT INTO inbox (id, body, received_at, leased_until) VALUES (?, ?, ?, ?)",
+                (entry_id, body, ts(received_at), ts(leased_until)),
+            )
+
+    def finish_inbox(self, entry_id: str) -> None:
+        with self._transaction() as conn:
+            conn.execute("DELETE FROM inbox WHERE id = ?", (entry_id,))
+
+    def bury_inbox(self, entry_id: str, reason: str) -> None:
+        with self._transaction() as conn:
+            conn.execute("UPDATE inbox SET state = 'dead', reason = ? WHERE id = ?", (reason, entry_id))
+
+    def claim_inbox(self, now: datetime, leased_until: datetime, limit: int) -> Sequence[InboxEntry]:
+        with self._transaction() as conn:
+            rows = conn.execute(
+                "UPDATE inbox SET leased_until = ?, attempts = attempts + 1 WHERE id IN ("
+                " SELECT id FROM inbox WHERE state = 'pending' AND leased_until < ? ORDER BY received_at LIMIT ?)"
+                " RETURNING id, body, received_at, attempts",
+                (ts(leased_until), ts(now), limit),
+            ).fetchall()
+        return [
+            InboxEntry(r["id"], bytes(r["body"]), datetime.fromisoformat(r["received_at"]), r["attempts"]) for r in rows
+        ]
+
+    def dead_letter(self, delivery_id: str, raw: str, reason: str, received_at: datetime) -> None:
+        with self._transaction() as conn:
+            conn.execute(
+                "INSERT INTO dead_letters (delivery_id, raw, reason, received_at) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT DO NOTHING",
+                (delivery_id, raw, reason, ts(received_at)),
+            )
+
+    def pending_inbox(self) -> int:
+        return int(self._query("SELECT count(*) FROM inbox WHERE state = 'pending'")[0][0])
+
+    def ping(self) -> None:
+        self._query("SELECT 1")
+
+    def close(self) -> None:
+        with self._lock:
+            for conn in self._connections:
+                with contextlib.suppress(sqlite3.ProgrammingError):
+                    conn.close()
+            self._connections.clear()
+        self._local = threading.local()
+
+
+def _record(row: sqlite3.Row) -> AlertRecord:
+    enrichment = row["enrichment"]
+    return make_record(
+        dict(row),
+        json.loads(row["labels"]),
+        json.loads(row["annotations"]),
+        json.loads(enrichment) if enrichment is not None else None,
+    )

@@ -1,0 +1,1 @@
+"""HTTP endpoints as Flask blueprints (the container is wired into this package)."""

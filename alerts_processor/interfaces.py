@@ -1,0 +1,107 @@
+"""Ports: the abstract interfaces the pipeline depends on; adapters and test fakes implement them."""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Sequence
+from datetime import datetime
+
+from alerts_processor.models import (
+    AlertRecord,
+    EnrichedAlert,
+    InboxEntry,
+    ProcessedAlert,
+    RawAlert,
+    SanitizedAlert,
+    ValidatedAlert,
+    WorkloadState,
+)
+
+
+class ISanitizer(abc.ABC):
+    """Turns a raw alert into a normalised one; pure, no I/O."""
+
+    @abc.abstractmethod
+    def sanitize(self, raw: RawAlert) -> SanitizedAlert:
+        """Normalise `raw`; raise InvalidAlert when it can never be processed."""
+
+
+class IValidator(abc.ABC):
+    """Checks that the Kubernetes objects an alert names exist."""
+
+    @abc.abstractmethod
+    def validate(self, alert: SanitizedAlert) -> ValidatedAlert:
+        """Return the outcome; never raise for Kubernetes trouble (that is `unknown`)."""
+
+
+class IEnricher(abc.ABC):
+    """Adds live workload metadata to a validated alert."""
+
+    @abc.abstractmethod
+    def enrich(self, validated: ValidatedAlert) -> EnrichedAlert:
+        """Return the alert with its enrichment; never raise for Kubernetes trouble."""
+
+
+class IK8sClient(abc.ABC):
+    """The few read-only Kubernetes operations the pipeline needs."""
+
+    @property
+    @abc.abstractmethod
+    def enabled(self) -> bool:
+        """False when no cluster is configured (validation is then `skipped`)."""
+
+    @abc.abstractmethod
+    def namespace_exists(self, namespace: str) -> bool:
+        """Whether the namespace exists; raise K8sUnavailable when the API cannot tell."""
+
+    @abc.abstractmethod
+    def read_workload(self, namespace: str, kind: str, name: str) -> WorkloadState | None:
+        """The object's state, None when it does not exist; raise K8sUnavailable on API trouble."""
+
+
+class IAlertsRepository(abc.ABC):
+    """Durable storage of alert records and of the intake inbox."""
+
+    @abc.abstractmethod
+    def save(self, processed: ProcessedAlert) -> bool:
+        """Apply one delivery to its episode record; False if this delivery was already applied."""
+
+    @abc.abstractmethod
+    def get(self, alert_id: str) -> AlertRecord | None:
+        """One record by id."""
+
+    @abc.abstractmethod
+    def list(self, limit: int) -> Sequence[AlertRecord]:
+        """The newest records first (by starts_at, then id)."""
+
+    @abc.abstractmethod
+    def add_inbox(self, entry_id: str, body: bytes, received_at: datetime, leased_until: datetime) -> None:
+        """Durably record an accepted webhook body, leased to the caller until `leased_until`."""
+
+    @abc.abstractmethod
+    def finish_inbox(self, entry_id: str) -> None:
+        """Mark an inbox entry fully processed."""
+
+    @abc.abstractmethod
+    def bury_inbox(self, entry_id: str, reason: str) -> None:
+        """Give up on an entry that kept failing (kept for an operator, never replayed)."""
+
+    @abc.abstractmethod
+    def claim_inbox(self, now: datetime, leased_until: datetime, limit: int) -> Sequence[InboxEntry]:
+        """Lease unfinished entries whose lease expired before `now`, counting the attempt."""
+
+    @abc.abstractmethod
+    def dead_letter(self, delivery_id: str, raw: str, reason: str, received_at: datetime) -> None:
+        """Keep an alert that can never be processed, with why (idempotent per delivery)."""
+
+    @abc.abstractmethod
+    def pending_inbox(self) -> int:
+        """How many entries are not finished yet."""
+
+    @abc.abstractmethod
+    def ping(self) -> None:
+        """Raise StoreUnavailable unless the store answers."""
+
+    @abc.abstractmethod
+    def close(self) -> None:
+        """Release connections."""

@@ -1,0 +1,1 @@
+"""The processing pipeline: sanitize, validate, enrich, store, on a bounded thread pool."""

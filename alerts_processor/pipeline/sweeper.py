@@ -1,0 +1,43 @@
+"""InboxSweeper: a background thread that replays abandoned inbox entries (at start, then periodically)."""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from alerts_processor.models import StoreUnavailable
+from alerts_processor.pipeline.service import PipelineService
+
+log = logging.getLogger(__name__)
+
+
+class InboxSweeper:
+    """Calls PipelineService.recover every `interval` seconds until stopped."""
+
+    def __init__(self, service: PipelineService, interval: float) -> None:
+        self._service = service
+        self._interval = interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="inbox-sweeper", daemon=True)
+
+    def start(self) -> None:
+        """Begin sweeping (no-op when the interval is 0)."""
+        if self._interval > 0:
+            self._thread.start()
+
+    def stop(self) -> None:
+        """Stop and wait for the current sweep to end."""
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join()
+
+    def _loop(self) -> None:
+        while True:
+            try:
+                self._service.recover()
+            except StoreUnavailable as exc:
+                log.warning("inbox sweep skipped: store unavailable", extra={"error": str(exc)})
+            except Exception:  # keep sweeping; one bad sweep must not end recovery for this worker
+                log.exception("inbox sweep failed")
+            if self._stop.wait(self._interval):
+                return

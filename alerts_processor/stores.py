@@ -1,0 +1,21 @@
+"""Pick the IAlertsRepository adapter for ALERTS_STORE_URL (used only by the composition root)."""
+
+from __future__ import annotations
+
+from alerts_processor.config import Settings
+from alerts_processor.interfaces import IAlertsRepository
+
+
+def build_repository(settings: Settings) -> IAlertsRepository:
+    """The store the URL's scheme names; no connection is opened here."""
+    url = settings.store_url
+    if url.startswith("sqlite:"):
+        from alerts_processor.adapters.sqlite import SqliteAlertsRepository, sqlite_path
+
+        return SqliteAlertsRepository(sqlite_path(url))
+    if url.startswith(("mongodb://", "mongodb+srv://")):
+        from alerts_processor.adapters.mongo import connect
+
+        return connect(url, settings.mongo_database)
+    scheme = url.split(":", 1)[0]
+    raise ValueError(f"ALERTS_STORE_URL: unsupported store {scheme!r} (use sqlite:/// or mongodb://)")

@@ -1,0 +1,59 @@
+"""Fixtures: settings on a temporary SQLite store, a live HTTP server for the app, the fake API server."""
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from werkzeug.serving import make_server
+
+from alerts_processor.app import create_app, shutdown_app
+from alerts_processor.config import Settings
+from tests.kube_api import FakeKubeApi
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings(store_url=f"sqlite:///{tmp_path}/alerts.db", k8s_mode="off", inbox_sweep_interval=0,
+                    log_level="WARNING")
+
+
+class LiveServer:
+    """The Flask app served over real HTTP on a loopback port, in a thread."""
+
+    def __init__(self, app: Flask) -> None:
+        self.app = app
+        self._server = make_server("127.0.0.1", 0, app, threaded=True)
+        self.url = f"http://127.0.0.1:{self._server.server_port}"
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        shutdown_app(self.app)
+
+
+@pytest.fixture
+def serve() -> Iterator[Callable[..., LiveServer]]:
+    """serve(settings, **overrides) → a LiveServer; every one is stopped at the end of the test."""
+    servers: list[LiveServer] = []
+
+    def start(settings: Settings, **overrides: Any) -> LiveServer:
+        server = LiveServer(create_app(settings, overrides))
+        servers.append(server)
+        return server
+
+    yield start
+    for server in reversed(servers):
+        server.stop()
+
+
+@pytest.fixture
+def kube_api() -> Iterator[FakeKubeApi]:
+    api = FakeKubeApi().start()
+    yield api
+    api.stop()

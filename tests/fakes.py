@@ -1,0 +1,137 @@
+"""In-memory fakes of the pipeline's interfaces, for unit tests (kept honest by the store contract suite)."""
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from datetime import datetime
+
+from alerts_processor.interfaces import IAlertsRepository, IK8sClient
+from alerts_processor.models import (
+    AlertRecord,
+    InboxEntry,
+    K8sUnavailable,
+    ProcessedAlert,
+    StoreUnavailable,
+    WorkloadState,
+)
+
+
+class FakeK8sClient(IK8sClient):
+    """Objects in dicts; `fail_with` makes every call raise K8sUnavailable with that reason."""
+
+    def __init__(self, namespaces: Sequence[str] = (), workloads: Sequence[WorkloadState] = ()) -> None:
+        self.namespaces = set(namespaces)
+        self.workloads = {(w.namespace, w.kind, w.name): w for w in workloads}
+        self.fail_with: str | None = None
+        self.calls = 0
+
+    @property
+    def enabled(self) -> bool:
+        return True
+
+    def namespace_exists(self, namespace: str) -> bool:
+        self._call()
+        return namespace in self.namespaces
+
+    def read_workload(self, namespace: str, kind: str, name: str) -> WorkloadState | None:
+        self._call()
+        return self.workloads.get((namespace, kind, name))
+
+    def _call(self) -> None:
+        self.calls += 1
+        if self.fail_with:
+            raise K8sUnavailable(self.fail_with)
+
+
+class InMemoryAlertsRepository(IAlertsRepository):
+    """The store contract in dicts; `down = True` makes every call raise StoreUnavailable."""
+
+    def __init__(self) -> None:
+        self.records: dict[str, AlertRecord] = {}
+        self.deliveries: set[str] = set()
+        self.inbox: dict[str, dict[str, object]] = {}
+        self.dead_letters: dict[str, tuple[str, str]] = {}
+        self.down = False
+        self._lock = threading.Lock()
+
+    def _check(self) -> None:
+        if self.down:
+            raise StoreUnavailable("fake store is down")
+
+    def save(self, processed: ProcessedAlert) -> bool:
+        a, d = processed.alert, processed.delivery
+        with self._lock:
+            self._check()
+            if d.delivery_id in self.deliveries:
+                return False
+            self.deliveries.add(d.delivery_id)
+            old = self.records.get(a.id)
+            resolved = old is not None and old.status == "resolved"
+            self.records[a.id] = AlertRecord(
+                id=a.id, fingerprint=a.fingerprint, alertname=a.alertname, severity=a.severity,
+                status="resolved" if resolved else a.status,
+                namespace=a.namespace, deployment=processed.deployment, workload=processed.workload,
+                starts_at=a.starts_at, ends_at=old.ends_at if old and resolved else a.ends_at,
+                labels=(old.labels if old else dict(a.labels)), annotations=dict(a.annotations),
+                generator_url=old.generator_url if old else a.generator_url,
+                receiver=d.receiver, group_key=d.group_key, validation=processed.validation,
+                enrichment=processed.enrichment if processed.enrichment is not None else (old.enrichment if old else None),
+                notifications=(old.notifications if old else 0) + 1,
+                first_received_at=min(old.first_received_at, d.received_at) if old else d.received_at,
+                last_received_at=max(old.last_received_at, d.received_at) if old else d.received_at,
+            )
+            return True
+
+    def get(self, alert_id: str) -> AlertRecord | None:
+        self._check()
+        return self.records.get(alert_id)
+
+    def list(self, limit: int) -> Sequence[AlertRecord]:
+        self._check()
+        return sorted(self.records.values(), key=lambda r: (r.starts_at, r.id), reverse=True)[:limit]
+
+    def add_inbox(self, entry_id: str, body: bytes, received_at: datetime, leased_until: datetime) -> None:
+        with self._lock:
+            self._check()
+            self.inbox[entry_id] = {"body": body, "received_at": received_at, "leased_until": leased_until,
+                                    "attempts": 1, "state": "pending"}
+
+    def finish_inbox(self, entry_id: str) -> None:
+        with self._lock:
+            self._check()
+            self.inbox.pop(entry_id, None)
+
+    def bury_inbox(self, entry_id: str, reason: str) -> None:
+        with self._lock:
+            self._check()
+            self.inbox[entry_id]["state"] = "dead"
+
+    def claim_inbox(self, now: datetime, leased_until: datetime, limit: int) -> Sequence[InboxEntry]:
+        with self._lock:
+            self._check()
+            due = sorted(
+                (e["received_at"], k) for k, e in self.inbox.items()
+                if e["state"] == "pending" and e["leased_until"] < now  # type: ignore[operator]
+            )[:limit]
+            claimed = []
+            for _, key in due:
+                entry = self.inbox[key]
+                entry["leased_until"] = leased_until
+                entry["attempts"] = int(entry["attempts"]) + 1  # type: ignore[call-overload]
+                claimed.append(InboxEntry(key, entry["body"], entry["received_at"], entry["attempts"]))  # type: ignore[arg-type]
+            return claimed
+
+    def dead_letter(self, delivery_id: str, raw: str, reason: str, received_at: datetime) -> None:
+        with self._lock:
+            self._check()
+            self.dead_letters.setdefault(delivery_id, (raw, reason))
+
+    def pending_inbox(self) -> int:
+        self._check()
+        return sum(1 for e in self.inbox.values() if e["state"] == "pending")
+
+    def ping(self) -> None:
+        self._check()
+
+    def close(self) -> None:
+        pass
