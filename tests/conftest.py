@@ -1,4 +1,5 @@
 """Fixtures: settings on a temporary SQLite store, a live HTTP server for the app, the fake API server."""
+
 from __future__ import annotations
 
 import threading
@@ -17,8 +18,9 @@ from tests.kube_api import FakeKubeApi
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    return Settings(store_url=f"sqlite:///{tmp_path}/alerts.db", k8s_mode="off", inbox_sweep_interval=0,
-                    log_level="WARNING")
+    return Settings(
+        store_url=f"sqlite:///{tmp_path}/alerts.db", k8s_mode="off", inbox_sweep_interval=0, log_level="WARNING"
+    )
 
 
 class LiveServer:
@@ -28,7 +30,7 @@ class LiveServer:
         self.app = app
         self._server = make_server("127.0.0.1", 0, app, threaded=True)
         self.url = f"http://127.0.0.1:{self._server.server_port}"
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True)
         self._thread.start()
 
     def stop(self) -> None:

@@ -1,4 +1,5 @@
 """In-memory fakes of the pipeline's interfaces, for unit tests (kept honest by the store contract suite)."""
+
 from __future__ import annotations
 
 import threading
@@ -68,14 +69,25 @@ class InMemoryAlertsRepository(IAlertsRepository):
             old = self.records.get(a.id)
             resolved = old is not None and old.status == "resolved"
             self.records[a.id] = AlertRecord(
-                id=a.id, fingerprint=a.fingerprint, alertname=a.alertname, severity=a.severity,
+                id=a.id,
+                fingerprint=a.fingerprint,
+                alertname=a.alertname,
+                severity=a.severity,
                 status="resolved" if resolved else a.status,
-                namespace=a.namespace, deployment=processed.deployment, workload=processed.workload,
-                starts_at=a.starts_at, ends_at=old.ends_at if old and resolved else a.ends_at,
-                labels=(old.labels if old else dict(a.labels)), annotations=dict(a.annotations),
+                namespace=a.namespace,
+                deployment=processed.deployment,
+                workload=processed.workload,
+                starts_at=a.starts_at,
+                ends_at=old.ends_at if old and resolved else a.ends_at,
+                labels=(old.labels if old else dict(a.labels)),
+                annotations=dict(a.annotations),
                 generator_url=old.generator_url if old else a.generator_url,
-                receiver=d.receiver, group_key=d.group_key, validation=processed.validation,
-                enrichment=processed.enrichment if processed.enrichment is not None else (old.enrichment if old else None),
+                receiver=d.receiver,
+                group_key=d.group_key,
+                validation=processed.validation,
+                enrichment=processed.enrichment
+                if processed.enrichment is not None
+                else (old.enrichment if old else None),
                 notifications=(old.notifications if old else 0) + 1,
                 first_received_at=min(old.first_received_at, d.received_at) if old else d.received_at,
                 last_received_at=max(old.last_received_at, d.received_at) if old else d.received_at,
@@ -93,8 +105,13 @@ class InMemoryAlertsRepository(IAlertsRepository):
     def add_inbox(self, entry_id: str, body: bytes, received_at: datetime, leased_until: datetime) -> None:
         with self._lock:
             self._check()
-            self.inbox[entry_id] = {"body": body, "received_at": received_at, "leased_until": leased_until,
-                                    "attempts": 1, "state": "pending"}
+            self.inbox[entry_id] = {
+                "body": body,
+                "received_at": received_at,
+                "leased_until": leased_until,
+                "attempts": 1,
+                "state": "pending",
+            }
 
     def finish_inbox(self, entry_id: str) -> None:
         with self._lock:
@@ -110,7 +127,8 @@ class InMemoryAlertsRepository(IAlertsRepository):
         with self._lock:
             self._check()
             due = sorted(
-                (e["received_at"], k) for k, e in self.inbox.items()
+                (e["received_at"], k)
+                for k, e in self.inbox.items()
                 if e["state"] == "pending" and e["leased_until"] < now  # type: ignore[operator]
             )[:limit]
             claimed = []

@@ -1,4 +1,5 @@
 """Shared test helpers: samples, polling with a deadline, free ports."""
+
 from __future__ import annotations
 
 import json
@@ -17,19 +18,39 @@ def sample(name: str) -> dict[str, Any]:
     return json.loads((SAMPLES / f"{name}.json").read_text())
 
 
-def payload(*alerts: dict[str, Any], receiver: str = "release-engineer-agent", status: str = "firing") -> dict[str, Any]:
+def payload(
+    *alerts: dict[str, Any], receiver: str = "release-engineer-agent", status: str = "firing"
+) -> dict[str, Any]:
     """A minimal valid version 4 payload around `alerts`."""
-    return {"version": "4", "receiver": receiver, "status": status, "alerts": list(alerts), "groupLabels": {},
-            "commonLabels": {}, "commonAnnotations": {}, "externalURL": "http://am:9093",
-            "groupKey": "{}:{}", "truncatedAlerts": 0}
+    return {
+        "version": "4",
+        "receiver": receiver,
+        "status": status,
+        "alerts": list(alerts),
+        "groupLabels": {},
+        "commonLabels": {},
+        "commonAnnotations": {},
+        "externalURL": "http://am:9093",
+        "groupKey": "{}:{}",
+        "truncatedAlerts": 0,
+    }
 
 
-def alert(status: str = "firing", starts_at: str = "2026-11-30T04:34:04.519722214Z",
-          ends_at: str = "0001-01-01T00:00:00Z", **labels: str) -> dict[str, Any]:
+def alert(
+    status: str = "firing",
+    starts_at: str = "2026-11-30T04:34:04.519722214Z",
+    ends_at: str = "0001-01-01T00:00:00Z",
+    **labels: str,
+) -> dict[str, Any]:
     """An alert as Alertmanager sends it (no fingerprint: the service computes it)."""
-    return {"status": status, "labels": {"alertname": "DeploymentUnavailable", **labels},
-            "annotations": {"summary": "test"}, "startsAt": starts_at, "endsAt": ends_at,
-            "generatorURL": "http://prometheus:9090/graph"}
+    return {
+        "status": status,
+        "labels": {"alertname": "DeploymentUnavailable", **labels},
+        "annotations": {"summary": "test"},
+        "startsAt": starts_at,
+        "endsAt": ends_at,
+        "generatorURL": "http://prometheus:9090/graph",
+    }
 
 
 def wait_until(check: Callable[[], T], timeout: float = 10.0, interval: float = 0.02, message: str = "") -> T:

@@ -1,4 +1,5 @@
 """A fake Kubernetes API server over HTTP, serving real object shapes, with call counts and faults."""
+
 from __future__ import annotations
 
 import json
@@ -12,8 +13,12 @@ from typing import Any
 
 Obj = dict[str, Any]
 
-_APPS = {"Deployment": "deployments", "StatefulSet": "statefulsets", "DaemonSet": "daemonsets",
-         "ReplicaSet": "replicasets"}
+_APPS = {
+    "Deployment": "deployments",
+    "StatefulSet": "statefulsets",
+    "DaemonSet": "daemonsets",
+    "ReplicaSet": "replicasets",
+}
 
 
 def object_path(kind: str, name: str, namespace: str | None = None) -> str:
@@ -43,7 +48,7 @@ class FakeKubeApi:
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True)
 
     @property
     def url(self) -> str:
@@ -70,7 +75,9 @@ class FakeKubeApi:
 
     def write_kubeconfig(self, path: Path, token: str = "test-token") -> Path:
         config = {
-            "apiVersion": "v1", "kind": "Config", "current-context": "fake",
+            "apiVersion": "v1",
+            "kind": "Config",
+            "current-context": "fake",
             "clusters": [{"name": "fake", "cluster": {"server": self.url}}],
             "users": [{"name": "fake", "user": {"token": token}}],
             "contexts": [{"name": "fake", "context": {"cluster": "fake", "user": "fake"}}],
@@ -99,7 +106,7 @@ class FakeKubeApi:
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
 
-            def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+            def do_GET(self) -> None:
                 status, body, latency = api._answer(self.path.split("?")[0], self.headers.get("Authorization"))
                 if latency:
                     time.sleep(latency)  # the simulated API latency, not a test waiting for work
@@ -120,15 +127,24 @@ def status_object(code: int, path: str) -> Obj:
     reasons = {404: "NotFound", 403: "Forbidden", 401: "Unauthorized", 429: "TooManyRequests"}
     name = path.rsplit("/", 1)[-1]
     return {
-        "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
-        "message": f'"{name}" {reasons.get(code, "InternalError").lower()}', "reason": reasons.get(code, "InternalError"),
-        "details": {"name": name}, "code": code,
+        "kind": "Status",
+        "apiVersion": "v1",
+        "metadata": {},
+        "status": "Failure",
+        "message": f'"{name}" {reasons.get(code, "InternalError").lower()}',
+        "reason": reasons.get(code, "InternalError"),
+        "details": {"name": name},
+        "code": code,
     }
 
 
 def _meta(name: str, namespace: str | None = None, **extra: Any) -> Obj:
-    meta: Obj = {"name": name, "uid": f"uid-{namespace}-{name}", "resourceVersion": "1",
-                 "creationTimestamp": "2026-11-29T20:00:00Z"}
+    meta: Obj = {
+        "name": name,
+        "uid": f"uid-{namespace}-{name}",
+        "resourceVersion": "1",
+        "creationTimestamp": "2026-11-29T20:00:00Z",
+    }
     if namespace:
         meta["namespace"] = namespace
     meta.update({k: v for k, v in extra.items() if v is not None})
@@ -141,78 +157,159 @@ def _nonzero(**fields: int) -> Obj:
 
 
 def namespace(name: str) -> Obj:
-    return {"kind": "Namespace", "apiVersion": "v1", "metadata": _meta(name),
-            "spec": {"finalizers": ["kubernetes"]}, "status": {"phase": "Active"}}
+    return {
+        "kind": "Namespace",
+        "apiVersion": "v1",
+        "metadata": _meta(name),
+        "spec": {"finalizers": ["kubernetes"]},
+        "status": {"phase": "Active"},
+    }
 
 
-def deployment(ns: str, name: str, *, replicas: int = 3, ready: int | None = None, available: int | None = None,
-               updated: int | None = None, current: int | None = None, revision: str = "1",
-               images: tuple[str, ...] = ("registry.example/app:1.0",), generation: int = 1,
-               observed_generation: int | None = None, paused: bool = False,
-               progressing_reason: str = "NewReplicaSetAvailable") -> Obj:
+def deployment(
+    ns: str,
+    name: str,
+    *,
+    replicas: int = 3,
+    ready: int | None = None,
+    available: int | None = None,
+    updated: int | None = None,
+    current: int | None = None,
+    revision: str = "1",
+    images: tuple[str, ...] = ("registry.example/app:1.0",),
+    generation: int = 1,
+    observed_generation: int | None = None,
+    paused: bool = False,
+    progressing_reason: str = "NewReplicaSetAvailable",
+) -> Obj:
     ready = replicas if ready is None else ready
     available = ready if available is None else available
     updated = replicas if updated is None else updated
     current = replicas if current is None else current
     spec: Obj = {
-        "replicas": replicas, "selector": {"matchLabels": {"app": name}},
-        "template": {"metadata": {"labels": {"app": name}},
-                     "spec": {"containers": [{"name": f"c{i}" if i else name, "image": image}
-                                             for i, image in enumerate(images)]}},
+        "replicas": replicas,
+        "selector": {"matchLabels": {"app": name}},
+        "template": {
+            "metadata": {"labels": {"app": name}},
+            "spec": {
+                "containers": [{"name": f"c{i}" if i else name, "image": image} for i, image in enumerate(images)]
+            },
+        },
         "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": "25%", "maxSurge": "25%"}},
-        "revisionHistoryLimit": 10, "progressDeadlineSeconds": 600,
+        "revisionHistoryLimit": 10,
+        "progressDeadlineSeconds": 600,
     }
     if paused:
         spec["paused"] = True
-    status = _nonzero(replicas=current, updatedReplicas=updated, readyReplicas=ready,
-                      availableReplicas=available, unavailableReplicas=max(replicas - available, 0))
+    status = _nonzero(
+        replicas=current,
+        updatedReplicas=updated,
+        readyReplicas=ready,
+        availableReplicas=available,
+        unavailableReplicas=max(replicas - available, 0),
+    )
     status["observedGeneration"] = generation if observed_generation is None else observed_generation
     status["conditions"] = [
-        {"type": "Available", "status": "True" if available >= replicas else "False",
-         "reason": "MinimumReplicasAvailable", "message": "Deployment has minimum availability.",
-         "lastUpdateTime": "2026-11-29T20:00:00Z", "lastTransitionTime": "2026-11-29T20:00:00Z"},
-        {"type": "Progressing", "status": "False" if progressing_reason == "ProgressDeadlineExceeded" else "True",
-         "reason": progressing_reason, "message": f'ReplicaSet "{name}-abc" is progressing.',
-         "lastUpdateTime": "2026-11-29T20:00:00Z", "lastTransitionTime": "2026-11-29T20:00:00Z"},
+        {
+            "type": "Available",
+            "status": "True" if available >= replicas else "False",
+            "reason": "MinimumReplicasAvailable",
+            "message": "Deployment has minimum availability.",
+            "lastUpdateTime": "2026-11-29T20:00:00Z",
+            "lastTransitionTime": "2026-11-29T20:00:00Z",
+        },
+        {
+            "type": "Progressing",
+            "status": "False" if progressing_reason == "ProgressDeadlineExceeded" else "True",
+            "reason": progressing_reason,
+            "message": f'ReplicaSet "{name}-abc" is progressing.',
+            "lastUpdateTime": "2026-11-29T20:00:00Z",
+            "lastTransitionTime": "2026-11-29T20:00:00Z",
+        },
     ]
-    return {"kind": "Deployment", "apiVersion": "apps/v1",
-            "metadata": _meta(name, ns, generation=generation, labels={"app": name},
-                              annotations={"deployment.kubernetes.io/revision": revision}),
-            "spec": spec, "status": status}
+    return {
+        "kind": "Deployment",
+        "apiVersion": "apps/v1",
+        "metadata": _meta(
+            name,
+            ns,
+            generation=generation,
+            labels={"app": name},
+            annotations={"deployment.kubernetes.io/revision": revision},
+        ),
+        "spec": spec,
+        "status": status,
+    }
 
 
 def _owner(kind: str, name: str, ns: str) -> list[Obj]:
     api = "v1" if kind == "Node" else "apps/v1"
-    return [{"apiVersion": api, "kind": kind, "name": name, "uid": f"uid-{ns}-{name}", "controller": True,
-             "blockOwnerDeletion": True}]
+    return [
+        {
+            "apiVersion": api,
+            "kind": kind,
+            "name": name,
+            "uid": f"uid-{ns}-{name}",
+            "controller": True,
+            "blockOwnerDeletion": True,
+        }
+    ]
 
 
 def replicaset(ns: str, deployment_name: str, pod_hash: str, *, revision: str = "1", replicas: int = 3) -> Obj:
     name = f"{deployment_name}-{pod_hash}"
-    return {"kind": "ReplicaSet", "apiVersion": "apps/v1",
-            "metadata": _meta(name, ns, labels={"app": deployment_name, "pod-template-hash": pod_hash},
-                              annotations={"deployment.kubernetes.io/revision": revision},
-                              ownerReferences=_owner("Deployment", deployment_name, ns)),
-            "spec": {"replicas": replicas, "selector": {"matchLabels": {"pod-template-hash": pod_hash}},
-                     "template": {"spec": {"containers": [{"name": deployment_name, "image": "x"}]}}},
-            "status": _nonzero(replicas=replicas, readyReplicas=replicas, availableReplicas=replicas,
-                               fullyLabeledReplicas=replicas) | {"observedGeneration": 1}}
+    return {
+        "kind": "ReplicaSet",
+        "apiVersion": "apps/v1",
+        "metadata": _meta(
+            name,
+            ns,
+            labels={"app": deployment_name, "pod-template-hash": pod_hash},
+            annotations={"deployment.kubernetes.io/revision": revision},
+            ownerReferences=_owner("Deployment", deployment_name, ns),
+        ),
+        "spec": {
+            "replicas": replicas,
+            "selector": {"matchLabels": {"pod-template-hash": pod_hash}},
+            "template": {"spec": {"containers": [{"name": deployment_name, "image": "x"}]}},
+        },
+        "status": _nonzero(
+            replicas=replicas, readyReplicas=replicas, availableReplicas=replicas, fullyLabeledReplicas=replicas
+        )
+        | {"observedGeneration": 1},
+    }
 
 
 def pod(ns: str, name: str, owner_kind: str | None = None, owner_name: str | None = None) -> Obj:
     meta = _meta(name, ns, ownerReferences=_owner(owner_kind, owner_name, ns) if owner_kind and owner_name else None)
-    return {"kind": "Pod", "apiVersion": "v1", "metadata": meta,
-            "spec": {"containers": [{"name": "main", "image": "registry.example/app:1.0"}]},
-            "status": {"phase": "Running"}}
+    return {
+        "kind": "Pod",
+        "apiVersion": "v1",
+        "metadata": meta,
+        "spec": {"containers": [{"name": "main", "image": "registry.example/app:1.0"}]},
+        "status": {"phase": "Running"},
+    }
 
 
-def statefulset(ns: str, name: str, *, replicas: int = 3, ready: int | None = None,
-                revision: str | None = None) -> Obj:
+def statefulset(ns: str, name: str, *, replicas: int = 3, ready: int | None = None, revision: str | None = None) -> Obj:
     ready = replicas if ready is None else ready
     rev = revision or f"{name}-5d8f7c9b6"
-    return {"kind": "StatefulSet", "apiVersion": "apps/v1", "metadata": _meta(name, ns, generation=2),
-            "spec": {"replicas": replicas, "serviceName": name, "updateStrategy": {"type": "RollingUpdate"},
-                     "template": {"spec": {"containers": [{"name": name, "image": f"registry.example/{name}:7"}]}}},
-            "status": _nonzero(replicas=replicas, readyReplicas=ready, currentReplicas=replicas,
-                               updatedReplicas=replicas, availableReplicas=ready)
-            | {"observedGeneration": 2, "currentRevision": rev, "updateRevision": rev}}
+    return {
+        "kind": "StatefulSet",
+        "apiVersion": "apps/v1",
+        "metadata": _meta(name, ns, generation=2),
+        "spec": {
+            "replicas": replicas,
+            "serviceName": name,
+            "updateStrategy": {"type": "RollingUpdate"},
+            "template": {"spec": {"containers": [{"name": name, "image": f"registry.example/{name}:7"}]}},
+        },
+        "status": _nonzero(
+            replicas=replicas,
+            readyReplicas=ready,
+            currentReplicas=replicas,
+            updatedReplicas=replicas,
+            availableReplicas=ready,
+        )
+        | {"observedGeneration": 2, "currentRevision": rev, "updateRevision": rev},
+    }

@@ -10,21 +10,30 @@ def test_samples_parse() -> None:
 
 
 def test_optional_fields_default() -> None:
-    parsed = parse_payload({"version": "4", "status": "firing", "receiver": "r",
-                            "alerts": [{"status": "firing", "labels": {"a": "b"}, "startsAt": "2026-11-30T00:00:00Z"}]})
+    parsed = parse_payload(
+        {
+            "version": "4",
+            "status": "firing",
+            "receiver": "r",
+            "alerts": [{"status": "firing", "labels": {"a": "b"}, "startsAt": "2026-11-30T00:00:00Z"}],
+        }
+    )
     assert parsed.group_key == "" and parsed.alerts[0].fingerprint == "" and parsed.alerts[0].annotations == {}
 
 
-@pytest.mark.parametrize(("document", "code", "needle"), [
-    ([], "invalid_payload", "not of type 'object'"),
-    ({"version": "3", "status": "firing", "receiver": "r", "alerts": []}, "unsupported_version", "'3'"),
-    ({"status": "firing", "receiver": "r", "alerts": []}, "invalid_payload", "'version' is a required property"),
-    (payload() | {"alerts": {}}, "invalid_payload", "payload.alerts"),
-    (payload(alert() | {"status": "pending"}), "invalid_payload", "payload.alerts[0].status"),
-    (payload(alert() | {"labels": {"a": 1}}), "invalid_payload", "payload.alerts[0].labels.a"),
-    (payload(alert() | {"labels": {}}), "invalid_payload", "payload.alerts[0].labels"),
-    (payload() | {"truncatedAlerts": -1}, "invalid_payload", "truncatedAlerts"),
-])
+@pytest.mark.parametrize(
+    ("document", "code", "needle"),
+    [
+        ([], "invalid_payload", "not of type 'object'"),
+        ({"version": "3", "status": "firing", "receiver": "r", "alerts": []}, "unsupported_version", "'3'"),
+        ({"status": "firing", "receiver": "r", "alerts": []}, "invalid_payload", "'version' is a required property"),
+        (payload() | {"alerts": {}}, "invalid_payload", "payload.alerts"),
+        (payload(alert() | {"status": "pending"}), "invalid_payload", "payload.alerts[0].status"),
+        (payload(alert() | {"labels": {"a": 1}}), "invalid_payload", "payload.alerts[0].labels.a"),
+        (payload(alert() | {"labels": {}}), "invalid_payload", "payload.alerts[0].labels"),
+        (payload() | {"truncatedAlerts": -1}, "invalid_payload", "truncatedAlerts"),
+    ],
+)
 def test_bad_payloads_name_the_problem(document: object, code: str, needle: str) -> None:
     with pytest.raises(PayloadError) as info:
         parse_payload(document)

@@ -13,15 +13,24 @@ from alerts_processor.pipeline.sanitize import (
 )
 from tests.helpers import sample
 
-SAMPLE_NAMES = ["app-batch-mixed", "kube-pod-crashlooping", "kube-deployment-replicas-mismatch",
-                "kube-statefulset-resolved", "truncated-group"]
+SAMPLE_NAMES = [
+    "app-batch-mixed",
+    "kube-pod-crashlooping",
+    "kube-deployment-replicas-mismatch",
+    "kube-statefulset-resolved",
+    "truncated-group",
+]
 
 
 def raw(**overrides: object) -> RawAlert:
     fields: dict[str, object] = {
-        "status": "firing", "labels": {"alertname": "A", "namespace": "prod", "deployment": "web"},
-        "annotations": {}, "starts_at": "2026-11-30T04:34:04.519722214Z", "ends_at": "0001-01-01T00:00:00Z",
-        "generator_url": "", "fingerprint": "",
+        "status": "firing",
+        "labels": {"alertname": "A", "namespace": "prod", "deployment": "web"},
+        "annotations": {},
+        "starts_at": "2026-11-30T04:34:04.519722214Z",
+        "ends_at": "0001-01-01T00:00:00Z",
+        "generator_url": "",
+        "fingerprint": "",
     }
     fields.update(overrides)
     return RawAlert(**fields)  # type: ignore[arg-type]
@@ -61,10 +70,18 @@ def test_bad_timestamps_are_invalid_alerts(bad: str) -> None:
         Sanitizer().sanitize(raw(starts_at=bad))
 
 
-@pytest.mark.parametrize(("given", "expected"), [
-    (None, "warning"), ("", "warning"), ("  CRITICAL ", "critical"), ("crit", "critical"),
-    ("warn", "warning"), ("info", "info"), ("page", "page"),
-])
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        (None, "warning"),
+        ("", "warning"),
+        ("  CRITICAL ", "critical"),
+        ("crit", "critical"),
+        ("warn", "warning"),
+        ("info", "info"),
+        ("page", "page"),
+    ],
+)
 def test_severity_is_normalised(given: str | None, expected: str) -> None:
     assert normalise_severity(given) == expected
 
@@ -96,8 +113,12 @@ def test_deployment_alert_ignores_kube_state_metrics_own_pod() -> None:
 
 
 def test_exporter_pod_alone_is_not_a_target() -> None:
-    labels = {"pod": "kube-prometheus-stack-kube-state-metrics-5d9c7b9f6d-7wq4m", "container": "kube-state-metrics",
-              "namespace": "monitoring", "job": "kube-state-metrics"}
+    labels = {
+        "pod": "kube-prometheus-stack-kube-state-metrics-5d9c7b9f6d-7wq4m",
+        "container": "kube-state-metrics",
+        "namespace": "monitoring",
+        "job": "kube-state-metrics",
+    }
     assert find_target(labels) is None
 
 

@@ -1,0 +1,63 @@
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from alerts_processor.models import K8sUnavailable, WorkloadState
+from alerts_processor.pipeline.k8s_cache import CachingK8sClient
+from tests.fakes import FakeK8sClient
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class GatedK8s(FakeK8sClient):
+    """Blocks every call until released, to make callers overlap for certain."""
+
+    def __init__(self) -> None:
+        super().__init__(namespaces=["prod"])
+        self.gate = threading.Event()
+
+    def namespace_exists(self, namespace: str) -> bool:
+        self.gate.wait(5)
+        return super().namespace_exists(namespace)
+
+    def read_workload(self, namespace: str, kind: str, name: str) -> WorkloadState | None:
+        return super().read_workload(namespace, kind, name)
+
+
+def test_reads_are_reused_within_ttl_then_refreshed() -> None:
+    inner, clock = FakeK8sClient(namespaces=["prod"]), Clock()
+    cache = CachingK8sClient(inner, ttl=5, clock=clock)
+    assert cache.namespace_exists("prod") and cache.namespace_exists("prod")
+    assert not cache.namespace_exists("dev")
+    assert inner.calls == 2
+    clock.now = 5.1
+    cache.namespace_exists("prod")
+    assert inner.calls == 3
+
+
+def test_concurrent_reads_of_one_object_make_one_call() -> None:
+    inner = GatedK8s()
+    cache = CachingK8sClient(inner, ttl=5)
+    with ThreadPoolExecutor(8) as pool:
+        futures = [pool.submit(cache.namespace_exists, "prod") for _ in range(8)]
+        inner.gate.set()
+        assert all(f.result() for f in futures)
+    assert inner.calls == 1
+
+
+def test_errors_are_shared_but_not_cached() -> None:
+    inner = FakeK8sClient(namespaces=["prod"])
+    inner.fail_with = "Kubernetes API timed out"
+    cache = CachingK8sClient(inner, ttl=5)
+    with pytest.raises(K8sUnavailable):
+        cache.namespace_exists("prod")
+    inner.fail_with = None
+    assert cache.namespace_exists("prod")
+    assert inner.calls == 2

@@ -1,0 +1,190 @@
+import json
+import threading
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from alerts_processor.models import QueueFull, StoreUnavailable, ValidatedAlert, ValidationStatus
+from alerts_processor.pipeline.enrich import Enricher
+from alerts_processor.pipeline.payload import parse_payload
+from alerts_processor.pipeline.sanitize import Sanitizer
+from alerts_processor.pipeline.service import PipelineService
+from alerts_processor.pipeline.validate import Validator
+from tests.fakes import FakeK8sClient, InMemoryAlertsRepository
+from tests.helpers import alert, payload, sample, wait_until
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+class BlockingValidator(Validator):
+    """Holds every alert until `release` is set, to fill the queue deterministically."""
+
+    def __init__(self) -> None:
+        super().__init__(FakeK8sClient(namespaces=["prod"]))
+        self.release = threading.Event()
+
+    def validate(self, alert: object) -> ValidatedAlert:
+        self.release.wait(10)
+        return super().validate(alert)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def repo() -> InMemoryAlertsRepository:
+    return InMemoryAlertsRepository()
+
+
+@pytest.fixture
+def executor() -> Iterator[ThreadPoolExecutor]:
+    pool = ThreadPoolExecutor(4)
+    yield pool
+    pool.shutdown(wait=True)
+
+
+def make_service(
+    repo: InMemoryAlertsRepository,
+    executor: ThreadPoolExecutor,
+    queue_max: int = 100,
+    validator: Validator | None = None,
+    clock: Clock | None = None,
+) -> PipelineService:
+    k8s = FakeK8sClient(namespaces=["prod"])
+    return PipelineService(
+        Sanitizer(),
+        validator or Validator(k8s),
+        Enricher(k8s),
+        repo,
+        executor,
+        queue_max=queue_max,
+        inbox_lease=30,
+        inbox_max_attempts=3,
+        clock=clock or Clock(),
+    )
+
+
+def accept(service: PipelineService, document: dict[str, object]) -> str:
+    return service.accept(parse_payload(document), json.dumps(document).encode())
+
+
+def test_batch_is_stored_and_inbox_finished(repo: InMemoryAlertsRepository, executor: ThreadPoolExecutor) -> None:
+    service = make_service(repo, executor)
+    accept(service, sample("app-batch-mixed"))
+    wait_until(lambda: len(repo.records) == 3 and not repo.inbox, message="3 records, inbox empty")
+    statuses = sorted(r.status for r in repo.records.values())
+    assert statuses == ["firing", "firing", "resolved"]
+    assert service.capacity.in_use == 0
+
+
+def test_redelivery_updates_the_same_record(repo: InMemoryAlertsRepository, executor: ThreadPoolExecutor) -> None:
+    service = make_service(repo, executor)
+    firing = payload(alert(namespace="prod", deployment="web"))
+    accept(service, firing)
+    accept(service, firing)
+    wait_until(lambda: not repo.inbox and sum(r.notifications for r in repo.records.values()) == 2)
+    resolved = payload(alert("resolved", ends_at="2026-11-30T05:00:00Z", namespace="prod", deployment="web"))
+    accept(service, resolved)
+    wait_until(lambda: not repo.inbox)
+    (record,) = repo.records.values()
+    assert record.notifications == 3 and record.status == "resolved"
+
+
+def test_full_queue_rejects_the_whole_batch(repo: InMemoryAlertsRepository, executor: ThreadPoolExecutor) -> None:
+    validator = BlockingValidator()
+    service = make_service(repo, executor, queue_max=3, validator=validator)
+    accept(service, sample("app-batch-mixed"))
+    with pytest.raises(QueueFull):
+        accept(service, payload(alert(namespace="prod")))
+    assert len(repo.inbox) == 1  # the rejected batch was never recorded
+    validator.release.set()
+    wait_until(lambda: not repo.inbox and service.capacity.in_use == 0)
+    accept(service, payload(alert(namespace="prod")))
+
+
+def test_store_down_at_intake_raises_and_frees_the_slots(
+    repo: InMemoryAlertsRepository, executor: ThreadPoolExecutor
+) -> None:
+    service = make_service(repo, executor)
+    repo.down = True
+    with pytest.raises(StoreUnavailable):
+        accept(service, sample("app-batch-mixed"))
+    assert service.capacity.in_use == 0
+
+
+def test_store_failure_leaves_the_entry_for_replay(
+    repo: InMemoryAlertsRepository, executor: ThreadPoolExecutor
+) -> None:
+    clock = Clock()
+    service = make_service(repo, executor, clock=clock)
+    original_save = repo.save
+    failures = iter([True])
+
+    def flaky_save(processed: object) -> bool:
+        if next(failures, False):
+            raise StoreUnavailable("blip")
+        return original_save(processed)  # type: ignore[arg-type]
+
+    repo.save = flaky_save  # type: ignore[method-assign]
+    accept(service, sample("app-batch-mixed"))
+    wait_until(lambda: service.capacity.in_use == 0)
+    assert len(repo.inbox) == 1 and len(repo.records) == 2
+    assert service.recover() == 0  # still leased to us
+    clock.now += timedelta(seconds=31)
+    assert service.recover() == 1
+    wait_until(lambda: not repo.inbox)
+    assert len(repo.records) == 3
+    assert all(r.notifications == 1 for r in repo.records.values())  # the replay did not double-count
+
+
+def test_poison_entry_is_buried_after_max_attempts(
+    repo: InMemoryAlertsRepository, executor: ThreadPoolExecutor
+) -> None:
+    clock = Clock()
+    service = make_service(repo, executor, clock=clock)
+    repo.save = lambda processed: (_ for _ in ()).throw(StoreUnavailable("always"))  # type: ignore[method-assign]
+    accept(service, payload(alert(namespace="prod")))
+    for _ in range(4):
+        wait_until(lambda: service.capacity.in_use == 0)
+        clock.now += timedelta(seconds=31)
+        service.recover()
+    wait_until(lambda: service.capacity.in_use == 0)
+    (entry,) = repo.inbox.values()
+    assert entry["state"] == "dead"
+    clock.now += timedelta(seconds=31)
+    assert service.recover() == 0
+
+
+def test_bad_alert_is_dead_lettered_and_the_rest_stored(
+    repo: InMemoryAlertsRepository, executor: ThreadPoolExecutor
+) -> None:
+    service = make_service(repo, executor)
+    accept(service, payload(alert(namespace="prod", deployment="a"), alert(starts_at="not a time", deployment="b")))
+    wait_until(lambda: not repo.inbox)
+    assert len(repo.records) == 1
+    ((raw, reason),) = repo.dead_letters.values()
+    assert "startsAt" in reason and '"not a time"' in raw
+
+
+def test_validator_bug_stores_the_alert_as_unknown(
+    repo: InMemoryAlertsRepository, executor: ThreadPoolExecutor
+) -> None:
+    class Broken(Validator):
+        def validate(self, alert: object) -> ValidatedAlert:
+            raise KeyError("bug")
+
+    service = make_service(repo, executor, validator=Broken(FakeK8sClient()))
+    accept(service, payload(alert(namespace="prod")))
+    wait_until(lambda: not repo.inbox)
+    (record,) = repo.records.values()
+    assert record.validation.status is ValidationStatus.UNKNOWN and "KeyError" in (record.validation.reason or "")
+
+
+def test_empty_batch_is_finished_at_once(repo: InMemoryAlertsRepository, executor: ThreadPoolExecutor) -> None:
+    accept(make_service(repo, executor), payload())
+    assert not repo.inbox

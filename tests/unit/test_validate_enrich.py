@@ -1,0 +1,166 @@
+from dataclasses import replace
+
+import pytest
+
+from alerts_processor.adapters.kubernetes import DisabledK8sClient
+from alerts_processor.models import RawAlert, SanitizedAlert, ValidationStatus, WorkloadRef, WorkloadState
+from alerts_processor.pipeline.enrich import Enricher, describe, rollout_state
+from alerts_processor.pipeline.sanitize import Sanitizer
+from alerts_processor.pipeline.validate import Validator
+from tests.fakes import FakeK8sClient
+
+
+def workload(kind: str, name: str, ns: str = "prod", owner: WorkloadRef | None = None, **kw: object) -> WorkloadState:
+    fields: dict[str, object] = dict(
+        kind=kind,
+        name=name,
+        namespace=ns,
+        generation=2,
+        observed_generation=2,
+        replicas={"desired": 3, "current": 3, "ready": 3, "available": 3, "updated": 3, "unavailable": 0},
+        containers=(("web", "registry.example/web:2.0"), ("sidecar", "envoy:1.30")),
+        init_containers=(("migrate", "registry.example/web-migrate:2.0"),),
+        revision="7",
+        paused=False,
+        strategy="RollingUpdate",
+        conditions=({"type": "Progressing", "status": "True", "reason": "NewReplicaSetAvailable", "message": ""},),
+        owner=owner,
+    )
+    fields.update(kw)
+    return WorkloadState(**fields)  # type: ignore[arg-type]
+
+
+def sanitized(**labels: str) -> SanitizedAlert:
+    return Sanitizer().sanitize(
+        RawAlert("firing", {"alertname": "A", **labels}, {}, "2026-11-30T00:00:00Z", "", "", "")
+    )
+
+
+@pytest.fixture
+def cluster() -> FakeK8sClient:
+    return FakeK8sClient(
+        namespaces=["prod"],
+        workloads=[
+            workload("Deployment", "web"),
+            workload("ReplicaSet", "web-6f7c9d8b54", owner=WorkloadRef("Deployment", "web")),
+            workload("Pod", "web-6f7c9d8b54-k2x9q", owner=WorkloadRef("ReplicaSet", "web-6f7c9d8b54")),
+            workload("Pod", "orphan-rs-pod", owner=WorkloadRef("ReplicaSet", "gone-rs")),
+            workload("Pod", "db-0", owner=WorkloadRef("StatefulSet", "db")),
+            workload("Pod", "bare"),
+            workload("StatefulSet", "db", revision="db-5d8f7c9b6"),
+        ],
+    )
+
+
+def test_existing_deployment_is_valid(cluster: FakeK8sClient) -> None:
+    result = Validator(cluster).validate(sanitized(namespace="prod", deployment="web"))
+    assert result.validation.status is ValidationStatus.VALID and result.validation.reason is None
+    assert result.workload == WorkloadRef("Deployment", "web")
+
+
+@pytest.mark.parametrize(
+    ("labels", "reason"),
+    [
+        ({"namespace": "staging", "deployment": "web"}, "namespace staging not found"),
+        ({"namespace": "prod", "deployment": "api"}, "deployment prod/api not found"),
+        ({"namespace": "prod", "pod": "web-0000000000-zzzzz"}, "pod prod/web-0000000000-zzzzz not found"),
+        (
+            {"namespace": "prod", "pod": "orphan-rs-pod"},
+            "replicaset prod/gone-rs (owner of pod orphan-rs-pod) not found",
+        ),
+    ],
+)
+def test_missing_objects_are_invalid_with_reason(cluster: FakeK8sClient, labels: dict[str, str], reason: str) -> None:
+    result = Validator(cluster).validate(sanitized(**labels))
+    assert result.validation.status is ValidationStatus.INVALID
+    assert result.validation.reason == reason
+
+
+def test_pod_resolves_through_replicaset_to_deployment(cluster: FakeK8sClient) -> None:
+    result = Validator(cluster).validate(sanitized(namespace="prod", pod="web-6f7c9d8b54-k2x9q"))
+    assert result.workload == WorkloadRef("Deployment", "web")
+    assert Validator(cluster).validate(sanitized(namespace="prod", pod="db-0")).workload == WorkloadRef(
+        "StatefulSet", "db"
+    )
+    assert Validator(cluster).validate(sanitized(namespace="prod", pod="bare")).workload == WorkloadRef("Pod", "bare")
+
+
+def test_namespace_only_alert_validates_the_namespace(cluster: FakeK8sClient) -> None:
+    result = Validator(cluster).validate(sanitized(namespace="prod"))
+    assert result.validation.status is ValidationStatus.VALID and result.workload is None
+
+
+def test_no_cluster_is_skipped() -> None:
+    result = Validator(DisabledK8sClient()).validate(sanitized(namespace="prod", deployment="web"))
+    assert result.validation.status is ValidationStatus.SKIPPED
+    assert result.workload == WorkloadRef("Deployment", "web")
+
+
+def test_no_namespace_is_skipped(cluster: FakeK8sClient) -> None:
+    assert Validator(cluster).validate(sanitized()).validation.status is ValidationStatus.SKIPPED
+    assert cluster.calls == 0
+
+
+def test_api_trouble_is_unknown_with_reason(cluster: FakeK8sClient) -> None:
+    cluster.fail_with = "forbidden"
+    result = Validator(cluster).validate(sanitized(namespace="prod", deployment="web"))
+    assert result.validation.status is ValidationStatus.UNKNOWN and result.validation.reason == "forbidden"
+
+
+def test_enrichment_of_a_valid_deployment(cluster: FakeK8sClient) -> None:
+    validated = Validator(cluster).validate(sanitized(namespace="prod", pod="web-6f7c9d8b54-k2x9q"))
+    enrichment = Enricher(cluster).enrich(validated).enrichment
+    assert enrichment is not None
+    assert enrichment["kind"] == "Deployment" and enrichment["name"] == "web"
+    assert enrichment["replicas"]["ready"] == 3
+    assert enrichment["containers"] == [
+        {"name": "web", "image": "registry.example/web:2.0"},
+        {"name": "sidecar", "image": "envoy:1.30"},
+    ]
+    assert enrichment["init_containers"] == [{"name": "migrate", "image": "registry.example/web-migrate:2.0"}]
+    assert enrichment["images"] == ["envoy:1.30", "registry.example/web:2.0"]
+    assert enrichment["rollout"]["revision"] == "7" and enrichment["rollout"]["state"] == "complete"
+
+
+def test_no_enrichment_unless_valid(cluster: FakeK8sClient) -> None:
+    validated = Validator(cluster).validate(sanitized(namespace="prod", deployment="api"))
+    assert Enricher(cluster).enrich(validated).enrichment is None
+
+
+def test_enrichment_failure_keeps_the_alert(cluster: FakeK8sClient) -> None:
+    validated = Validator(cluster).validate(sanitized(namespace="prod", deployment="web"))
+    cluster.fail_with = "Kubernetes API timed out"
+    assert Enricher(cluster).enrich(validated).enrichment is None
+
+
+BASE = workload("Deployment", "web")
+
+
+@pytest.mark.parametrize(
+    ("state", "expected"),
+    [
+        (BASE, "complete"),
+        (replace(BASE, paused=True), "paused"),
+        (replace(BASE, generation=3), "progressing"),
+        (replace(BASE, replicas={**BASE.replicas, "updated": 1}), "progressing"),
+        (replace(BASE, replicas={**BASE.replicas, "current": 4}), "progressing"),
+        (replace(BASE, replicas={**BASE.replicas, "available": 2}), "progressing"),
+        (
+            replace(
+                BASE,
+                conditions=(
+                    {
+                        "type": "Progressing",
+                        "status": "False",
+                        "reason": "ProgressDeadlineExceeded",
+                        "message": "timed out",
+                    },
+                ),
+            ),
+            "failed",
+        ),
+    ],
+)
+def test_rollout_state_like_kubectl(state: WorkloadState, expected: str) -> None:
+    assert rollout_state(state) == expected
+    assert describe(state)["rollout"]["state"] == expected
