@@ -59,7 +59,7 @@ class Container(containers.DeclarativeContainer):
 
     sanitizer = providers.Singleton(Sanitizer)
     validator = providers.Singleton(Validator, k8s)
-    enricher = providers.Singleton(Enricher, k8s)
+    enricher = providers.Singleton(Enricher, k8s, settings.provided.release_window)
 
     executor = providers.Resource(executor_resource, settings.provided.pipeline_threads)
     pipeline = providers.Singleton(

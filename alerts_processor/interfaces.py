@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import abc
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 from alerts_processor.models import (
@@ -57,6 +57,10 @@ class IK8sClient(abc.ABC):
     @abc.abstractmethod
     def read_workload(self, namespace: str, kind: str, name: str) -> WorkloadState | None:
         """The object's state, None when it does not exist; raise K8sUnavailable on API trouble."""
+
+    @abc.abstractmethod
+    def list_replicasets(self, namespace: str, selector: Mapping[str, str]) -> Sequence[WorkloadState]:
+        """The ReplicaSets matching a Deployment's selector (its revisions); raise K8sUnavailable on trouble."""
 
 
 class IAlertsRepository(abc.ABC):

@@ -5,10 +5,15 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 JSONDict = dict[str, Any]
+
+
+def ts(value: datetime) -> str:
+    """The timestamp text of records: UTC, fixed width, microseconds, so lexical order is time order."""
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 class ValidationStatus(enum.StrEnum):
@@ -181,6 +186,8 @@ class WorkloadState:
     strategy: str | None
     conditions: tuple[Mapping[str, str], ...]
     owner: WorkloadRef | None = None
+    created_at: datetime | None = None
+    selector: Mapping[str, str] = field(default_factory=dict)
 
 
 class AlertsProcessorError(Exception):
@@ -200,8 +207,9 @@ class QueueFull(AlertsProcessorError):
 
 
 class K8sUnavailable(AlertsProcessorError):
-    """The Kubernetes API could not answer (timeout, 5xx, forbidden...); `reason` says which."""
+    """The Kubernetes API could not answer; `reason` says why, `outage` whether retrying later may help."""
 
-    def __init__(self, reason: str) -> None:
+    def __init__(self, reason: str, outage: bool = True) -> None:
         super().__init__(reason)
         self.reason = reason
+        self.outage = outage

@@ -8,11 +8,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 from flask import Flask
 from werkzeug.serving import make_server
 
 from alerts_processor.app import create_app, shutdown_app
 from alerts_processor.config import Settings
+from tests.helpers import wait_until
 from tests.kube_api import FakeKubeApi
 
 
@@ -32,6 +34,16 @@ class LiveServer:
         self.url = f"http://127.0.0.1:{self._server.server_port}"
         self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True)
         self._thread.start()
+
+    def records(self, count: int = 1) -> list[dict[str, Any]]:
+        """The stored records, once there are at least `count` of them."""
+
+        def fetch() -> list[dict[str, Any]] | None:
+            response = requests.get(self.url + "/api/v1/alerts?limit=500", timeout=5)
+            found: list[dict[str, Any]] = response.json()["alerts"]
+            return found if len(found) >= count else None
+
+        return wait_until(fetch, message=f"{count} records")
 
     def stop(self) -> None:
         self._server.shutdown()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 from alerts_processor.interfaces import IAlertsRepository, IK8sClient
@@ -37,6 +37,10 @@ class FakeK8sClient(IK8sClient):
     def read_workload(self, namespace: str, kind: str, name: str) -> WorkloadState | None:
         self._call()
         return self.workloads.get((namespace, kind, name))
+
+    def list_replicasets(self, namespace: str, selector: Mapping[str, str]) -> Sequence[WorkloadState]:
+        self._call()
+        return [w for (ns, kind, _), w in self.workloads.items() if ns == namespace and kind == "ReplicaSet"]
 
     def _call(self) -> None:
         self.calls += 1

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 import threading
 import time
 from collections import Counter
@@ -10,6 +11,7 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs
 
 Obj = dict[str, Any]
 
@@ -74,24 +76,17 @@ class FakeKubeApi:
             return sum(self.calls.values())
 
     def write_kubeconfig(self, path: Path, token: str = "test-token") -> Path:
-        config = {
-            "apiVersion": "v1",
-            "kind": "Config",
-            "current-context": "fake",
-            "clusters": [{"name": "fake", "cluster": {"server": self.url}}],
-            "users": [{"name": "fake", "user": {"token": token}}],
-            "contexts": [{"name": "fake", "context": {"cluster": "fake", "user": "fake"}}],
-        }
-        path.write_text(json.dumps(config))  # JSON is YAML: the client's loader reads it as is
-        return path
+        return write_kubeconfig(path, self.url, token)
 
-    def _answer(self, path: str, authorization: str | None) -> tuple[int, bytes, float]:
+    def _answer(self, path: str, query: str, authorization: str | None) -> tuple[int, bytes, float]:
         with self._lock:
             self.calls[path] += 1
             if authorization:
                 self.tokens.append(authorization)
             fault = next((f for prefix, f in self.faults.items() if path.startswith(prefix)), None)
             obj = self.objects.get(path)
+            if obj is None and path.endswith("/replicasets"):
+                obj = self._list(path + "/", "ReplicaSetList", query)
             latency = self.latency
         if fault is not None:
             body = fault.body if fault.body is not None else json.dumps(status_object(fault.status, path)).encode()
@@ -100,6 +95,17 @@ class FakeKubeApi:
             return 404, json.dumps(status_object(404, path)).encode(), latency
         return 200, json.dumps(obj).encode(), latency
 
+    def _list(self, prefix: str, kind: str, query: str) -> Obj:
+        wanted = dict(pair.split("=", 1) for pair in parse_qs(query).get("labelSelector", [""])[0].split(",") if pair)
+        items = [
+            obj
+            for path, obj in self.objects.items()
+            if path.startswith(prefix)
+            and "/" not in path[len(prefix) :]
+            and wanted.items() <= (obj["metadata"].get("labels") or {}).items()
+        ]
+        return {"kind": kind, "apiVersion": "apps/v1", "metadata": {"resourceVersion": "1"}, "items": items}
+
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         api = self
 
@@ -107,19 +113,46 @@ class FakeKubeApi:
             protocol_version = "HTTP/1.1"
 
             def do_GET(self) -> None:
-                status, body, latency = api._answer(self.path.split("?")[0], self.headers.get("Authorization"))
+                path, _, query = self.path.partition("?")
+                status, body, latency = api._answer(path, query, self.headers.get("Authorization"))
                 if latency:
                     time.sleep(latency)  # the simulated API latency, not a test waiting for work
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
+                try:
+                    self.send_response(status)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    self.wfile.write(body)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the client gave up (its read timeout): what the latency tests expect
 
             def log_message(self, format: str, *args: Any) -> None:
                 pass
 
         return Handler
+
+
+def write_kubeconfig(path: Path, server: str, token: str | None = None) -> Path:
+    """A kubeconfig for `server`; JSON is YAML, so the client's loader reads it as is."""
+    user = {"token": token} if token else {}
+    config = {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "current-context": "fake",
+        "clusters": [{"name": "fake", "cluster": {"server": server}}],
+        "users": [{"name": "fake", "user": user}],
+        "contexts": [{"name": "fake", "context": {"cluster": "fake", "user": "fake"}}],
+    }
+    path.write_text(json.dumps(config))
+    return path
+
+
+def refused_kubeconfig(path: Path) -> Path:
+    """A kubeconfig naming a loopback port where nothing listens."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    return write_kubeconfig(path, f"http://127.0.0.1:{port}")
 
 
 def status_object(code: int, path: str) -> Obj:
@@ -256,22 +289,35 @@ def _owner(kind: str, name: str, ns: str) -> list[Obj]:
     ]
 
 
-def replicaset(ns: str, deployment_name: str, pod_hash: str, *, revision: str = "1", replicas: int = 3) -> Obj:
+def replicaset(
+    ns: str,
+    deployment_name: str,
+    pod_hash: str,
+    *,
+    revision: str = "1",
+    replicas: int = 3,
+    images: tuple[str, ...] = ("registry.example/app:1.0",),
+    created: str = "2026-11-29T20:00:00Z",
+) -> Obj:
     name = f"{deployment_name}-{pod_hash}"
+    labels = {"app": deployment_name, "pod-template-hash": pod_hash}
+    meta = _meta(
+        name,
+        ns,
+        labels=labels,
+        annotations={"deployment.kubernetes.io/revision": revision},
+        ownerReferences=_owner("Deployment", deployment_name, ns),
+    )
+    meta["creationTimestamp"] = created
+    containers = [{"name": f"c{i}" if i else deployment_name, "image": image} for i, image in enumerate(images)]
     return {
         "kind": "ReplicaSet",
         "apiVersion": "apps/v1",
-        "metadata": _meta(
-            name,
-            ns,
-            labels={"app": deployment_name, "pod-template-hash": pod_hash},
-            annotations={"deployment.kubernetes.io/revision": revision},
-            ownerReferences=_owner("Deployment", deployment_name, ns),
-        ),
+        "metadata": meta,
         "spec": {
             "replicas": replicas,
-            "selector": {"matchLabels": {"pod-template-hash": pod_hash}},
-            "template": {"spec": {"containers": [{"name": deployment_name, "image": "x"}]}},
+            "selector": {"matchLabels": labels},
+            "template": {"metadata": {"labels": labels}, "spec": {"containers": containers}},
         },
         "status": _nonzero(
             replicas=replicas, readyReplicas=replicas, availableReplicas=replicas, fullyLabeledReplicas=replicas
@@ -312,4 +358,30 @@ def statefulset(ns: str, name: str, *, replicas: int = 3, ready: int | None = No
             availableReplicas=ready,
         )
         | {"observedGeneration": 2, "currentRevision": rev, "updateRevision": rev},
+    }
+
+
+def daemonset(ns: str, name: str, *, desired: int = 3, ready: int | None = None, generation: int = 4) -> Obj:
+    ready = desired if ready is None else ready
+    meta = _meta(
+        name, ns, generation=generation, annotations={"deprecated.daemonset.template.generation": str(generation)}
+    )
+    return {
+        "kind": "DaemonSet",
+        "apiVersion": "apps/v1",
+        "metadata": meta,
+        "spec": {
+            "selector": {"matchLabels": {"app": name}},
+            "updateStrategy": {"type": "RollingUpdate"},
+            "template": {"spec": {"containers": [{"name": name, "image": f"registry.example/{name}:3"}]}},
+        },
+        "status": _nonzero(
+            desiredNumberScheduled=desired,
+            currentNumberScheduled=desired,
+            numberReady=ready,
+            numberAvailable=ready,
+            updatedNumberScheduled=desired,
+            numberUnavailable=desired - ready,
+        )
+        | {"observedGeneration": generation},
     }

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
-from alerts_processor.models import AlertRecord, JSONDict, ProcessedAlert, Validation, ValidationStatus, WorkloadRef
-
-
-def ts(value: datetime) -> str:
-    """UTC, fixed width, microseconds: lexical order is time order."""
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+from alerts_processor.models import (
+    AlertRecord,
+    JSONDict,
+    ProcessedAlert,
+    Validation,
+    ValidationStatus,
+    WorkloadRef,
+    ts,
+)
 
 
 def opt_ts(value: datetime | None) -> str | None:

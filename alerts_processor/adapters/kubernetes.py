@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Mapping
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
 import urllib3
@@ -12,6 +14,7 @@ from kubernetes import client, config
 from kubernetes.client.exceptions import ApiException
 from kubernetes.config.config_exception import ConfigException
 
+from alerts_processor.adapters.breaker import CircuitBreaker
 from alerts_processor.config import Settings
 from alerts_processor.interfaces import IK8sClient
 from alerts_processor.models import K8sUnavailable, WorkloadRef, WorkloadState
@@ -34,14 +37,26 @@ class DisabledK8sClient(IK8sClient):
     def read_workload(self, namespace: str, kind: str, name: str) -> WorkloadState | None:
         raise K8sUnavailable("no Kubernetes cluster configured")
 
+    def list_replicasets(self, namespace: str, selector: Mapping[str, str]) -> Sequence[WorkloadState]:
+        raise K8sUnavailable("no Kubernetes cluster configured")
+
 
 class KubernetesClient(IK8sClient):
     """Reads namespaces and workloads; 404 means absent, anything else wrong is K8sUnavailable."""
 
-    def __init__(self, api_client: client.ApiClient, connect_timeout: float, read_timeout: float) -> None:
+    def __init__(
+        self,
+        api_client: client.ApiClient,
+        connect_timeout: float,
+        read_timeout: float,
+        breaker: CircuitBreaker | None = None,
+    ) -> None:
         self._core = client.CoreV1Api(api_client)
         self._apps = client.AppsV1Api(api_client)
         self._timeout = (connect_timeout, read_timeout)
+        self._breaker = breaker or CircuitBreaker(threshold=0, cooldown=0)
+        self._forbidden_logged: set[str] = set()
+        self._log_lock = threading.Lock()
         self._readers: dict[str, Callable[..., Any]] = {
             "Deployment": self._apps.read_namespaced_deployment,
             "StatefulSet": self._apps.read_namespaced_stateful_set,
@@ -55,25 +70,43 @@ class KubernetesClient(IK8sClient):
         return True
 
     def namespace_exists(self, namespace: str) -> bool:
-        return self._get(self._core.read_namespace, namespace) is not None
+        return self._get("Namespace", self._core.read_namespace, namespace) is not None
 
     def read_workload(self, namespace: str, kind: str, name: str) -> WorkloadState | None:
         reader = self._readers.get(kind)
         if reader is None:
-            raise K8sUnavailable(f"unsupported kind {kind}")
-        body = self._get(reader, name, namespace)
+            raise K8sUnavailable(f"unsupported kind {kind}", outage=False)
+        body = self._get(kind, reader, name, namespace)
         return None if body is None else workload_state(kind, body)
 
-    def _get(self, method: Callable[..., Any], *args: str) -> Mapping[str, Any] | None:
+    def list_replicasets(self, namespace: str, selector: Mapping[str, str]) -> Sequence[WorkloadState]:
+        label_selector = ",".join(f"{k}={v}" for k, v in sorted(selector.items()))
+        body = self._get("ReplicaSet", self._apps.list_namespaced_replica_set, namespace, label_selector=label_selector)
+        items = (body or {}).get("items") or []
+        return [workload_state("ReplicaSet", item) for item in items if isinstance(item, dict)]
+
+    def _get(self, kind: str, method: Callable[..., Any], *args: str, **kwargs: str) -> Mapping[str, Any] | None:
+        self._breaker.before_call()
+        try:
+            body = self._call(method, *args, **kwargs)
+        except K8sUnavailable as trouble:
+            self._breaker.failed(trouble)
+            if trouble.reason == "forbidden":
+                self._log_forbidden_once(kind)
+            raise
+        self._breaker.succeeded()
+        return body
+
+    def _call(self, method: Callable[..., Any], *args: str, **kwargs: str) -> Mapping[str, Any] | None:
         # _preload_content=False: we read a few fields from the JSON ourselves, which is far
         # cheaper than the client's model deserialisation.
         try:
-            response = method(*args, _preload_content=False, _request_timeout=self._timeout)
+            response = method(*args, _preload_content=False, _request_timeout=self._timeout, **kwargs)
             body = json.loads(response.data)
         except ApiException as exc:
             if exc.status == 404:
                 return None
-            raise K8sUnavailable(_api_reason(exc.status)) from None
+            raise K8sUnavailable(_api_reason(exc.status), outage=exc.status is None or exc.status >= 429) from None
         except urllib3.exceptions.HTTPError as exc:
             raise K8sUnavailable(_transport_reason(exc)) from None
         except ValueError:
@@ -81,6 +114,16 @@ class KubernetesClient(IK8sClient):
         if not isinstance(body, dict):
             raise K8sUnavailable("malformed response from the Kubernetes API")
         return body
+
+    def _log_forbidden_once(self, kind: str) -> None:
+        with self._log_lock:
+            if kind in self._forbidden_logged:
+                return
+            self._forbidden_logged.add(kind)
+        log.error(
+            "Kubernetes API forbids reading this kind; grant get/list in the ClusterRole (k8s/rbac.yaml)",
+            extra={"kind": kind},
+        )
 
 
 def _api_reason(status: int | None) -> str:
@@ -123,7 +166,16 @@ def workload_state(kind: str, body: Mapping[str, Any]) -> WorkloadState:
             if isinstance(c, dict)
         ),
         owner=_controller(meta.get("ownerReferences")),
+        created_at=_parse_time(meta.get("creationTimestamp")),
+        selector=dict((spec.get("selector") or {}).get("matchLabels") or {}),
     )
+
+
+def _parse_time(value: Any) -> datetime | None:
+    try:
+        return datetime.fromisoformat(value) if isinstance(value, str) else None
+    except ValueError:
+        return None
 
 
 def _replicas(kind: str, spec: Mapping[str, Any], status: Mapping[str, Any]) -> dict[str, int]:
@@ -205,7 +257,10 @@ def build_k8s_client(settings: Settings) -> IK8sClient:
     )
     configuration.connection_pool_maxsize = max(settings.pipeline_threads, 4)
     log.info("Kubernetes client configured", extra={"k8s_mode": mode, "k8s_host": configuration.host})
-    return KubernetesClient(client.ApiClient(configuration), settings.k8s_connect_timeout, settings.k8s_read_timeout)
+    breaker = CircuitBreaker(settings.k8s_breaker_threshold, settings.k8s_breaker_cooldown)
+    return KubernetesClient(
+        client.ApiClient(configuration), settings.k8s_connect_timeout, settings.k8s_read_timeout, breaker
+    )
 
 
 def _incluster(configuration: client.Configuration, settings: Settings) -> None:

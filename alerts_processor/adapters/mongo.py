@@ -12,9 +12,9 @@ from pymongo import MongoClient, ReturnDocument
 from pymongo.collection import Collection
 from pymongo.errors import DuplicateKeyError, PyMongoError
 
-from alerts_processor.adapters.codec import flat_fields, make_record, ts
+from alerts_processor.adapters.codec import flat_fields, make_record
 from alerts_processor.interfaces import IAlertsRepository
-from alerts_processor.models import AlertRecord, InboxEntry, ProcessedAlert, StoreUnavailable
+from alerts_processor.models import AlertRecord, InboxEntry, ProcessedAlert, StoreUnavailable, ts
 
 Doc = dict[str, Any]
 

@@ -11,9 +11,9 @@ from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 
-from alerts_processor.adapters.codec import dumps, flat_fields, make_record, ts
+from alerts_processor.adapters.codec import dumps, flat_fields, make_record
 from alerts_processor.interfaces import IAlertsRepository
-from alerts_processor.models import AlertRecord, InboxEntry, ProcessedAlert, StoreUnavailable
+from alerts_processor.models import AlertRecord, InboxEntry, ProcessedAlert, StoreUnavailable, ts
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS alerts (

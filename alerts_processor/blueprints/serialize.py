@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from alerts_processor.adapters.codec import opt_ts, ts
-from alerts_processor.models import AlertRecord
+from alerts_processor.adapters.codec import opt_ts
+from alerts_processor.models import AlertRecord, ts
 
 
 def record_json(record: AlertRecord) -> dict[str, Any]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 from alerts_processor.interfaces import IEnricher, IK8sClient
 from alerts_processor.models import (
@@ -13,6 +14,7 @@ from alerts_processor.models import (
     ValidationStatus,
     WorkloadState,
 )
+from alerts_processor.pipeline.release import release_context
 
 log = logging.getLogger(__name__)
 
@@ -61,10 +63,11 @@ def describe(state: WorkloadState) -> JSONDict:
 
 
 class Enricher(IEnricher):
-    """Reads the resolved workload through an IK8sClient."""
+    """Reads the resolved workload (and, for a Deployment, its ReplicaSets) through an IK8sClient."""
 
-    def __init__(self, k8s: IK8sClient) -> None:
+    def __init__(self, k8s: IK8sClient, release_window: float = 1800.0) -> None:
         self._k8s = k8s
+        self._window = timedelta(seconds=release_window)
 
     def enrich(self, validated: ValidatedAlert) -> EnrichedAlert:
         workload = validated.workload
@@ -76,4 +79,17 @@ class Enricher(IEnricher):
         except K8sUnavailable as trouble:
             log.warning("enrichment skipped", extra={"alert_id": validated.alert.id, "reason": trouble.reason})
             return EnrichedAlert(validated=validated, enrichment=None)
-        return EnrichedAlert(validated=validated, enrichment=describe(state) if state is not None else None)
+        if state is None:
+            return EnrichedAlert(validated=validated, enrichment=None)
+        enrichment = describe(state)
+        if state.kind == "Deployment" and state.selector:
+            enrichment["release"] = self._release(state, validated)
+        return EnrichedAlert(validated=validated, enrichment=enrichment)
+
+    def _release(self, deployment: WorkloadState, validated: ValidatedAlert) -> JSONDict | None:
+        try:
+            replicasets = self._k8s.list_replicasets(deployment.namespace, deployment.selector)
+        except K8sUnavailable as trouble:  # the workload part stays; only the release context is missing
+            log.warning("release context skipped", extra={"alert_id": validated.alert.id, "reason": trouble.reason})
+            return None
+        return release_context(deployment, replicasets, validated.alert.starts_at, self._window)

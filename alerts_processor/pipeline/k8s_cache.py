@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from concurrent.futures import Future
 from typing import TypeVar
 
@@ -35,6 +35,10 @@ class CachingK8sClient(IK8sClient):
 
     def read_workload(self, namespace: str, kind: str, name: str) -> WorkloadState | None:
         return self._cached((kind, namespace, name), lambda: self._inner.read_workload(namespace, kind, name))
+
+    def list_replicasets(self, namespace: str, selector: Mapping[str, str]) -> Sequence[WorkloadState]:
+        key = ("ReplicaSetList", namespace, tuple(sorted(selector.items())))
+        return self._cached(key, lambda: self._inner.list_replicasets(namespace, selector))
 
     def _cached(self, key: Hashable, load: Callable[[], T]) -> T:
         with self._lock:

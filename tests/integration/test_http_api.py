@@ -29,11 +29,7 @@ def post(server: LiveServer, document: Any, **kwargs: Any) -> requests.Response:
 
 
 def records(server: LiveServer, min_count: int = 1) -> list[dict[str, Any]]:
-    def fetch() -> list[dict[str, Any]] | None:
-        found: list[dict[str, Any]] = requests.get(server.url + "/api/v1/alerts", timeout=5).json()["alerts"]
-        return found if len(found) >= min_count else None
-
-    return wait_until(fetch, message=f"{min_count} records")
+    return server.records(min_count)
 
 
 def test_sample_batch_is_stored(serve: Serve, settings: Settings) -> None:

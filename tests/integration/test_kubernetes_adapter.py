@@ -16,7 +16,6 @@ from alerts_processor.pipeline.k8s_cache import CachingK8sClient
 from alerts_processor.pipeline.sanitize import Sanitizer
 from alerts_processor.pipeline.validate import Validator
 from tests import kube_api as k
-from tests.helpers import free_port
 
 
 def client_for(api_url_or_fake: k.FakeKubeApi, tmp_path: Path, read_timeout: float = 2.0) -> IK8sClient:
@@ -143,12 +142,7 @@ def test_slow_api_costs_one_bounded_timeout(cluster: k.FakeKubeApi, tmp_path: Pa
 
 
 def test_refused_connection_is_unknown(tmp_path: Path) -> None:
-    kubeconfig = tmp_path / "kubeconfig"
-    kubeconfig.write_text(
-        '{"apiVersion":"v1","kind":"Config","current-context":"x",'
-        f'"clusters":[{{"name":"x","cluster":{{"server":"http://127.0.0.1:{free_port()}"}}}}],'
-        '"users":[{"name":"x","user":{}}],"contexts":[{"name":"x","context":{"cluster":"x","user":"x"}}]}'
-    )
+    kubeconfig = k.refused_kubeconfig(tmp_path / "kubeconfig")
     client = build_k8s_client(Settings(k8s_mode="kubeconfig", kubeconfig=str(kubeconfig)))
     result = Validator(client).validate(Sanitizer().sanitize(alert(namespace="billing")))
     assert result.validation.status is ValidationStatus.UNKNOWN
@@ -164,7 +158,7 @@ def test_cache_makes_one_call_per_object(cluster: k.FakeKubeApi, tmp_path: Path)
                 Sanitizer().sanitize(alert(namespace="billing", deployment="payments-api", instance=str(i)))
             )
         )
-    assert cluster.total_calls() == 2  # the namespace and the deployment, once each
+    assert cluster.total_calls() == 3  # the namespace, the deployment and its ReplicaSets, once each
 
 
 def test_mode_off_and_auto_without_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -174,3 +168,28 @@ def test_mode_off_and_auto_without_config(tmp_path: Path, monkeypatch: pytest.Mo
     assert isinstance(build_k8s_client(Settings(k8s_mode="auto")), DisabledK8sClient)
     with pytest.raises(RuntimeError, match="Kubernetes configuration could not be loaded"):
         build_k8s_client(Settings(k8s_mode="kubeconfig", kubeconfig=str(tmp_path / "absent")))
+
+
+def test_daemonset_pod_and_replicaset_label(cluster: k.FakeKubeApi, tmp_path: Path) -> None:
+    cluster.add(
+        k.daemonset("billing", "node-exporter", desired=3, ready=2),
+        k.pod("billing", "node-exporter-x7k2p", "DaemonSet", "node-exporter"),
+    )
+    client = client_for(cluster, tmp_path)
+    validated = Validator(client).validate(Sanitizer().sanitize(alert(namespace="billing", pod="node-exporter-x7k2p")))
+    assert validated.workload == WorkloadRef("DaemonSet", "node-exporter")
+    enrichment = Enricher(client).enrich(validated).enrichment
+    assert enrichment is not None
+    assert enrichment["replicas"] == {
+        "desired": 3,
+        "current": 3,
+        "ready": 2,
+        "available": 2,
+        "updated": 3,
+        "unavailable": 1,
+    }
+    assert enrichment["rollout"]["revision"] == "4" and enrichment["rollout"]["state"] == "progressing"
+    by_rs = Validator(client).validate(
+        Sanitizer().sanitize(alert(namespace="billing", replicaset="payments-api-6f7c9d8b54"))
+    )
+    assert by_rs.workload == WorkloadRef("Deployment", "payments-api")
