@@ -28,6 +28,7 @@ class Settings:
         "where records live: sqlite:///relative/or//absolute/path, or mongodb://...",
     )
     mongo_database: str = _setting("alerts", "MongoDB database name when the URL names none")
+    store_timeout: float = _setting(5.0, "seconds to wait for the store (a lock, a pooled connection) before 503")
     pipeline_threads: int = _setting(8, "size of each worker's ThreadPoolExecutor")
     queue_max: int = _setting(10000, "alerts a worker holds in memory before answering 503")
     max_body_bytes: int = _setting(8 * 1024 * 1024, "largest webhook body accepted (413 beyond)")
@@ -49,6 +50,10 @@ class Settings:
     def __post_init__(self) -> None:
         if self.k8s_mode not in K8S_MODES:
             raise ValueError(f"ALERTS_K8S_MODE must be one of {', '.join(K8S_MODES)}, not {self.k8s_mode!r}")
+        if 0 < self.inbox_lease <= 2 * self.inbox_sweep_interval:
+            raise ValueError(
+                "ALERTS_INBOX_LEASE must exceed twice ALERTS_INBOX_SWEEP_INTERVAL (leases are renewed each sweep)"
+            )
         for name in ("web_workers", "web_threads", "pipeline_threads", "queue_max", "max_body_bytes"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{env_name(name)} must be at least 1")

@@ -83,6 +83,10 @@ class IAlertsRepository(abc.ABC):
         """Durably record an accepted webhook body, leased to the caller until `leased_until`."""
 
     @abc.abstractmethod
+    def renew_inbox(self, entry_ids: Sequence[str], leased_until: datetime) -> None:
+        """Extend the leases of entries the caller still holds."""
+
+    @abc.abstractmethod
     def finish_inbox(self, entry_id: str) -> None:
         """Mark an inbox entry fully processed."""
 

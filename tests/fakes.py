@@ -117,6 +117,13 @@ class InMemoryAlertsRepository(IAlertsRepository):
                 "state": "pending",
             }
 
+    def renew_inbox(self, entry_ids: Sequence[str], leased_until: datetime) -> None:
+        with self._lock:
+            self._check()
+            for entry_id in entry_ids:
+                if entry_id in self.inbox and self.inbox[entry_id]["state"] == "pending":
+                    self.inbox[entry_id]["leased_until"] = leased_until
+
     def finish_inbox(self, entry_id: str) -> None:
         with self._lock:
             self._check()

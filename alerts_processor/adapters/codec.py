@@ -23,9 +23,11 @@ def opt_ts(value: datetime | None) -> str | None:
     return None if value is None else ts(value)
 
 
-def parse_ts(value: str | None) -> datetime | None:
-    """The inverse of ts()."""
-    return None if value is None else datetime.fromisoformat(value)
+def parse_ts(value: str | datetime | None) -> datetime | None:
+    """The inverse of ts(); stores with a native timestamp type hand datetimes through."""
+    if value is None or isinstance(value, datetime):
+        return value
+    return datetime.fromisoformat(value)
 
 
 def dumps(value: Any) -> str:

@@ -138,6 +138,14 @@ class MongoAlertsRepository(IAlertsRepository):
             },
         )
 
+    def renew_inbox(self, entry_ids: Sequence[str], leased_until: datetime) -> None:
+        self._run(
+            "inbox",
+            self._inbox.update_many,
+            {"_id": {"$in": list(entry_ids)}, "state": "pending"},
+            {"$set": {"leased_until": ts(leased_until)}},
+        )
+
     def finish_inbox(self, entry_id: str) -> None:
         self._run("inbox", self._inbox.delete_one, {"_id": entry_id})
 
@@ -186,10 +194,11 @@ def _record(doc: Doc) -> AlertRecord:
     return make_record(row, dict(doc["labels"]), dict(doc["annotations"]), doc.get("enrichment"))
 
 
-def connect(url: str, default_database: str) -> MongoAlertsRepository:
+def connect(url: str, default_database: str, timeout: float = 5.0) -> MongoAlertsRepository:
     """A repository for a mongodb:// URL; the database is the URL's path, else `default_database`."""
+    millis = int(timeout * 1000)
     client: MongoClient[Doc] = MongoClient(
-        url, serverSelectionTimeoutMS=3000, connectTimeoutMS=3000, w="majority", tz_aware=True
+        url, serverSelectionTimeoutMS=millis, connectTimeoutMS=millis, w="majority", tz_aware=True
     )
     database = client.get_default_database(default_database).name
     return MongoAlertsRepository(client, database)

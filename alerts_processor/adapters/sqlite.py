@@ -166,6 +166,13 @@ class SqliteAlertsRepository(IAlertsRepository):
                 (entry_id, body, ts(received_at), ts(leased_until)),
             )
 
+    def renew_inbox(self, entry_ids: Sequence[str], leased_until: datetime) -> None:
+        with self._transaction() as conn:
+            conn.executemany(
+                "UPDATE inbox SET leased_until = ? WHERE id = ? AND state = 'pending'",
+                [(ts(leased_until), entry_id) for entry_id in entry_ids],
+            )
+
     def finish_inbox(self, entry_id: str) -> None:
         with self._transaction() as conn:
             conn.execute("DELETE FROM inbox WHERE id = ?", (entry_id,))
@@ -198,7 +205,9 @@ class SqliteAlertsRepository(IAlertsRepository):
         return int(self._query("SELECT count(*) FROM inbox WHERE state = 'pending'")[0][0])
 
     def ping(self) -> None:
-        self._query("SELECT 1")
+        # Take the write lock: in WAL mode a read succeeds even while nothing can be written.
+        with self._transaction() as conn:
+            conn.execute("SELECT 1")
 
     def close(self) -> None:
         with self._lock:

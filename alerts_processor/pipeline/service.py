@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 import uuid
 from collections.abc import Callable
 from concurrent.futures import Executor
@@ -26,6 +25,7 @@ from alerts_processor.models import (
     ValidationStatus,
 )
 from alerts_processor.pipeline.capacity import Capacity
+from alerts_processor.pipeline.inflight import InFlight
 from alerts_processor.pipeline.payload import PayloadError, parse_payload
 
 log = logging.getLogger(__name__)
@@ -34,22 +34,6 @@ log = logging.getLogger(__name__)
 def utcnow() -> datetime:
     """The current time in UTC (the default clock)."""
     return datetime.now(UTC)
-
-
-class _BatchProgress:
-    """Counts the alerts of one inbox entry still in flight; the entry is finished when all are stored."""
-
-    def __init__(self, remaining: int) -> None:
-        self._remaining = remaining
-        self._failed = False
-        self._lock = threading.Lock()
-
-    def done(self, stored: bool) -> bool:
-        """Record one alert's outcome; True when it was the last and every alert was stored."""
-        with self._lock:
-            self._failed = self._failed or not stored
-            self._remaining -= 1
-            return self._remaining == 0 and not self._failed
 
 
 class PipelineService:
@@ -76,6 +60,7 @@ class PipelineService:
         self._lease = timedelta(seconds=inbox_lease)
         self._max_attempts = inbox_max_attempts
         self._clock = clock
+        self._inflight = InFlight()
 
     def accept(self, payload: AlertmanagerPayload, body: bytes) -> str:
         """Durably record the batch, then queue its alerts; raise QueueFull or StoreUnavailable."""
@@ -91,6 +76,12 @@ class PipelineService:
             raise
         self._dispatch(entry_id, payload, now)
         return entry_id
+
+    def renew_leases(self) -> None:
+        """Extend the leases of every entry still queued here, so no other worker takes them over."""
+        held = self._inflight.ids()
+        if held:
+            self._repository.renew_inbox(held, self._clock() + self._lease)
 
     def recover(self, limit: int = 100) -> int:
         """Take over inbox entries whose worker died or gave up; returns how many were requeued."""
@@ -121,7 +112,9 @@ class PipelineService:
         if not payload.alerts:
             self._finish(entry_id)
             return
-        progress = _BatchProgress(len(payload.alerts))
+        if not self._inflight.start(entry_id, len(payload.alerts)):
+            self.capacity.release(len(payload.alerts))  # already queued here; its lease is renewed again
+            return
         for index, raw in enumerate(payload.alerts):
             delivery = Delivery(
                 delivery_id=f"{entry_id}:{index}",
@@ -129,9 +122,9 @@ class PipelineService:
                 group_key=payload.group_key,
                 received_at=received_at,
             )
-            self._executor.submit(self._run, raw, delivery, entry_id, progress)
+            self._executor.submit(self._run, raw, delivery, entry_id)
 
-    def _run(self, raw: RawAlert, delivery: Delivery, entry_id: str, progress: _BatchProgress) -> None:
+    def _run(self, raw: RawAlert, delivery: Delivery, entry_id: str) -> None:
         try:
             stored = self.process(raw, delivery)
         except Exception:  # a bug must not kill the pool thread or leave the slot taken
@@ -139,8 +132,8 @@ class PipelineService:
             stored = False
         finally:
             self.capacity.release(1)
-        if progress.done(stored):
-            self._finish(entry_id)
+        if self._inflight.done(entry_id, stored):
+            self._finish(entry_id)  # on failure the lease lapses and the entry is replayed
 
     def _finish(self, entry_id: str) -> None:
         try:

@@ -12,7 +12,7 @@ log = logging.getLogger(__name__)
 
 
 class InboxSweeper:
-    """Calls PipelineService.recover every `interval` seconds until stopped."""
+    """Renews this worker's leases and takes over abandoned entries every `interval` seconds."""
 
     def __init__(self, service: PipelineService, interval: float) -> None:
         self._service = service
@@ -34,6 +34,7 @@ class InboxSweeper:
     def _loop(self) -> None:
         while True:
             try:
+                self._service.renew_leases()
                 self._service.recover()
             except StoreUnavailable as exc:
                 log.warning("inbox sweep skipped: store unavailable", extra={"error": str(exc)})

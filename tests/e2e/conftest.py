@@ -67,7 +67,7 @@ class Service:
     def __init__(self, tmp: Path, **env: str) -> None:
         port = free_port()
         self.url = f"http://127.0.0.1:{port}"
-        self.store_url = f"sqlite:///{tmp}/alerts.db"
+        self.store_url = env.pop("ALERTS_STORE_URL", f"sqlite:///{tmp}/alerts.db")
         environment = {
             **os.environ,
             "ALERTS_BIND": f"127.0.0.1:{port}",
@@ -75,11 +75,21 @@ class Service:
             "ALERTS_K8S_MODE": "off",
             "ALERTS_WEB_WORKERS": "2",
             "ALERTS_INBOX_SWEEP_INTERVAL": "0.5",
+            "ALERTS_LOG_LEVEL": "WARNING",
             **env,
         }
         gunicorn = str(Path(sys.executable).parent / "gunicorn")
-        self.process = Process([gunicorn, "-c", "gunicorn.conf.py", "wsgi:app"], tmp / "gunicorn.log", environment)
+        log = tmp / f"gunicorn-{port}.log"
+        self.process = Process([gunicorn, "-c", "gunicorn.conf.py", "wsgi:app"], log, environment)
+
+    def wait_ready(self) -> Service:
         wait_until(lambda: self._ready(), timeout=30, message="gunicorn to serve /healthz")
+        return self
+
+    def workers(self) -> list[int]:
+        """The pids of the gunicorn workers (children of the master)."""
+        pid = self.process.proc.pid
+        return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
 
     def _ready(self) -> bool:
         if self.process.proc.poll() is not None:
@@ -122,7 +132,10 @@ class Alertmanager:
             ],
             tmp / "alertmanager.log",
         )
+
+    def wait_ready(self) -> Alertmanager:
         wait_until(lambda: self._ready(), timeout=30, message="alertmanager to be ready")
+        return self
 
     def _ready(self) -> bool:
         if self.process.proc.poll() is not None:
@@ -148,7 +161,7 @@ def start_service(tmp_path: Path, processes: list[Process]) -> Callable[..., Ser
     def start(**env: str) -> Service:
         service = Service(tmp_path, **env)
         processes.append(service.process)
-        return service
+        return service.wait_ready()
 
     return start
 
@@ -158,6 +171,6 @@ def start_alertmanager(tmp_path: Path, processes: list[Process]) -> Callable[[st
     def start(webhook_url: str) -> Alertmanager:
         am = Alertmanager(tmp_path, webhook_url)
         processes.append(am.process)
-        return am
+        return am.wait_ready()
 
     return start

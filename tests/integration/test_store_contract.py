@@ -11,6 +11,7 @@ import mongomock_ng as mongomock
 import pytest
 
 from alerts_processor.adapters.mongo import MongoAlertsRepository
+from alerts_processor.adapters.postgres import PostgresAlertsRepository
 from alerts_processor.adapters.sqlite import SqliteAlertsRepository
 from alerts_processor.interfaces import IAlertsRepository
 from alerts_processor.models import (
@@ -27,12 +28,13 @@ from tests.fakes import InMemoryAlertsRepository
 T0 = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
 
 
-@pytest.fixture(params=["memory", "sqlite", "mongo"])
+@pytest.fixture(params=["memory", "sqlite", "mongo", "postgres"])
 def repo(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[IAlertsRepository]:
     factories: dict[str, Callable[[], IAlertsRepository]] = {
         "memory": InMemoryAlertsRepository,
         "sqlite": lambda: SqliteAlertsRepository(str(tmp_path / "a.db")),
         "mongo": lambda: MongoAlertsRepository(mongomock.MongoClient(tz_aware=True), "alerts"),
+        "postgres": lambda: PostgresAlertsRepository(request.getfixturevalue("postgres_url")),
     }
     store = factories[request.param]()
     yield store
@@ -139,6 +141,14 @@ def test_inbox_lease_claim_finish_bury(repo: IAlertsRepository) -> None:
     repo.bury_inbox("e2", "gave up")
     assert repo.pending_inbox() == 0
     assert repo.claim_inbox(T0 + timedelta(hours=1), T0 + timedelta(hours=2), 10) == []
+
+
+def test_held_entries_are_renewed_and_not_claimed(repo: IAlertsRepository) -> None:
+    repo.add_inbox("held", b"{}", T0, T0 + timedelta(seconds=30))
+    repo.add_inbox("lapsed", b"{}", T0, T0 + timedelta(seconds=30))
+    repo.renew_inbox(["held", "unknown"], T0 + timedelta(seconds=90))
+    claimed = repo.claim_inbox(T0 + timedelta(seconds=60), T0 + timedelta(seconds=120), 10)
+    assert [e.id for e in claimed] == ["lapsed"]
 
 
 def test_dead_letter_is_idempotent(repo: IAlertsRepository) -> None:

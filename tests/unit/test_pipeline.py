@@ -142,6 +142,36 @@ def test_store_failure_leaves_the_entry_for_replay(
     assert all(r.notifications == 1 for r in repo.records.values())  # the replay did not double-count
 
 
+def test_queued_entries_keep_their_lease(repo: InMemoryAlertsRepository, executor: ThreadPoolExecutor) -> None:
+    clock = Clock()
+    validator = BlockingValidator()
+    service = make_service(repo, executor, validator=validator, clock=clock)
+    accept(service, sample("app-batch-mixed"))
+    for _ in range(5):  # long past the first lease, but renewed every sweep
+        clock.now += timedelta(seconds=20)
+        service.renew_leases()
+        assert service.recover() == 0
+    (entry,) = repo.inbox.values()
+    assert entry["attempts"] == 1
+    validator.release.set()
+    wait_until(lambda: not repo.inbox and len(repo.records) == 3)
+
+
+def test_entry_claimed_back_while_still_queued_is_not_run_twice(
+    repo: InMemoryAlertsRepository, executor: ThreadPoolExecutor
+) -> None:
+    clock = Clock()
+    validator = BlockingValidator()
+    service = make_service(repo, executor, validator=validator, clock=clock)
+    accept(service, sample("app-batch-mixed"))
+    clock.now += timedelta(seconds=31)  # no renewal: the lease lapsed although the batch is queued here
+    assert service.recover() == 1
+    assert service.capacity.in_use == 3  # not queued a second time
+    validator.release.set()
+    wait_until(lambda: not repo.inbox)
+    assert all(r.notifications == 1 for r in repo.records.values())
+
+
 def test_poison_entry_is_buried_after_max_attempts(
     repo: InMemoryAlertsRepository, executor: ThreadPoolExecutor
 ) -> None:

@@ -1,0 +1,170 @@
+"""IAlertsRepository on PostgreSQL (psycopg 3 with a connection pool): the shared store for replicas."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Any
+
+import psycopg
+from psycopg.rows import dict_row
+from psycopg.types.json import Jsonb
+from psycopg_pool import ConnectionPool, PoolTimeout
+
+from alerts_processor.adapters.codec import flat_fields, make_record
+from alerts_processor.adapters.postgres_schema import migrate
+from alerts_processor.interfaces import IAlertsRepository
+from alerts_processor.models import AlertRecord, InboxEntry, ProcessedAlert, StoreUnavailable
+
+log = logging.getLogger(__name__)
+
+_COLUMNS = (
+    "id, fingerprint, alertname, severity, status, namespace, deployment, workload_kind, workload_name, "
+    "starts_at, ends_at, labels, annotations, generator_url, receiver, group_key, validation_status, "
+    "validation_reason, enrichment, notifications, first_received_at, last_received_at"
+)
+
+# Same semantics as the SQLite store: one row per episode, status only forward, exact counts.
+_UPSERT = f"""
+INSERT INTO alerts ({_COLUMNS}) VALUES (
+    %(id)s, %(fingerprint)s, %(alertname)s, %(severity)s, %(status)s, %(namespace)s, %(deployment)s,
+    %(workload_kind)s, %(workload_name)s, %(starts_at)s, %(ends_at)s, %(labels)s, %(annotations)s,
+    %(generator_url)s, %(receiver)s, %(group_key)s, %(validation_status)s, %(validation_reason)s,
+    %(enrichment)s, 1, %(first_received_at)s, %(last_received_at)s)
+ON CONFLICT (id) DO UPDATE SET
+    status = CASE WHEN alerts.status = 'resolved' THEN alerts.status ELSE excluded.status END,
+    ends_at = CASE WHEN alerts.status = 'resolved' THEN alerts.ends_at ELSE excluded.ends_at END,
+    annotations = excluded.annotations, receiver = excluded.receiver, group_key = excluded.group_key,
+    deployment = excluded.deployment, workload_kind = excluded.workload_kind,
+    workload_name = excluded.workload_name, validation_status = excluded.validation_status,
+    validation_reason = excluded.validation_reason,
+    enrichment = COALESCE(excluded.enrichment, alerts.enrichment),
+    notifications = alerts.notifications + 1,
+    first_received_at = LEAST(alerts.first_received_at, excluded.first_received_at),
+    last_received_at = GREATEST(alerts.last_received_at, excluded.last_received_at)
+"""
+
+
+class PostgresAlertsRepository(IAlertsRepository):
+    """Pooled connections; the schema is created or migrated on first use, under an advisory lock."""
+
+    def __init__(self, url: str, max_connections: int = 16, acquire_timeout: float = 3.0) -> None:
+        self._pool = ConnectionPool(
+            url,
+            min_size=1,
+            max_size=max_connections,
+            open=False,
+            timeout=acquire_timeout,
+            check=ConnectionPool.check_connection,  # a server restart leaves dead connections behind
+            kwargs={"connect_timeout": max(1, int(acquire_timeout))},
+            name="alerts-store",
+        )
+        self._opened = False
+        self._migrated = False
+
+    @contextmanager
+    def _transaction(self) -> Iterator[psycopg.Cursor[dict[str, Any]]]:
+        try:
+            if not self._opened:
+                self._pool.open(wait=False)
+                self._opened = True
+            with self._pool.connection() as conn:
+                if not self._migrated:
+                    migrate(conn)
+                    self._migrated = True
+                with conn.transaction(), conn.cursor(row_factory=dict_row) as cur:
+                    yield cur
+        except (psycopg.OperationalError, psycopg.InterfaceError, PoolTimeout) as exc:
+            raise StoreUnavailable(
+                f"postgresql: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"
+            ) from exc
+
+    def save(self, processed: ProcessedAlert) -> bool:
+        row: dict[str, Any] = flat_fields(processed)
+        row["labels"] = Jsonb(dict(processed.alert.labels))
+        row["annotations"] = Jsonb(dict(processed.alert.annotations))
+        row["enrichment"] = None if processed.enrichment is None else Jsonb(processed.enrichment)
+        with self._transaction() as cur:
+            cur.execute(
+                "INSERT INTO deliveries (delivery_id, alert_id, status, received_at) VALUES (%s, %s, %s, %s) "
+                "ON CONFLICT DO NOTHING",
+                (processed.delivery.delivery_id, row["id"], row["status"], row["last_received_at"]),
+            )
+            applied = cur.rowcount == 1
+            if applied:
+                cur.execute(_UPSERT, row)
+        return applied
+
+    def get(self, alert_id: str) -> AlertRecord | None:
+        with self._transaction() as cur:
+            cur.execute(f"SELECT {_COLUMNS} FROM alerts WHERE id = %s", (alert_id,))
+            row = cur.fetchone()
+        return _record(row) if row else None
+
+    def list(self, limit: int) -> Sequence[AlertRecord]:
+        with self._transaction() as cur:
+            cur.execute(f"SELECT {_COLUMNS} FROM alerts ORDER BY starts_at DESC, id DESC LIMIT %s", (limit,))
+            return [_record(r) for r in cur.fetchall()]
+
+    def add_inbox(self, entry_id: str, body: bytes, received_at: datetime, leased_until: datetime) -> None:
+        with self._transaction() as cur:
+            cur.execute(
+                "INSERT INTO inbox (id, body, received_at, leased_until) VALUES (%s, %s, %s, %s)",
+                (entry_id, body, received_at, leased_until),
+            )
+
+    def renew_inbox(self, entry_ids: Sequence[str], leased_until: datetime) -> None:
+        with self._transaction() as cur:
+            cur.execute(
+                "UPDATE inbox SET leased_until = %s WHERE id = ANY(%s) AND state = 'pending'",
+                (leased_until, list(entry_ids)),
+            )
+
+    def finish_inbox(self, entry_id: str) -> None:
+        with self._transaction() as cur:
+            cur.execute("DELETE FROM inbox WHERE id = %s", (entry_id,))
+
+    def bury_inbox(self, entry_id: str, reason: str) -> None:
+        with self._transaction() as cur:
+            cur.execute("UPDATE inbox SET state = 'dead', reason = %s WHERE id = %s", (reason, entry_id))
+
+    def claim_inbox(self, now: datetime, leased_until: datetime, limit: int) -> Sequence[InboxEntry]:
+        # SKIP LOCKED: concurrent sweepers in other workers and replicas take different entries.
+        with self._transaction() as cur:
+            cur.execute(
+                "UPDATE inbox SET leased_until = %s, attempts = attempts + 1 WHERE id IN ("
+                " SELECT id FROM inbox WHERE state = 'pending' AND leased_until < %s"
+                " ORDER BY received_at LIMIT %s FOR UPDATE SKIP LOCKED)"
+                " RETURNING id, body, received_at, attempts",
+                (leased_until, now, limit),
+            )
+            rows = cur.fetchall()
+        return [InboxEntry(r["id"], bytes(r["body"]), r["received_at"], r["attempts"]) for r in rows]
+
+    def dead_letter(self, delivery_id: str, raw: str, reason: str, received_at: datetime) -> None:
+        with self._transaction() as cur:
+            cur.execute(
+                "INSERT INTO dead_letters (delivery_id, raw, reason, received_at) VALUES (%s, %s, %s, %s) "
+                "ON CONFLICT DO NOTHING",
+                (delivery_id, raw, reason, received_at),
+            )
+
+    def pending_inbox(self) -> int:
+        with self._transaction() as cur:
+            cur.execute("SELECT count(*) AS n FROM inbox WHERE state = 'pending'")
+            row = cur.fetchone()
+        return int(row["n"]) if row else 0
+
+    def ping(self) -> None:
+        with self._transaction() as cur:
+            cur.execute("SELECT 1")
+
+    def close(self) -> None:
+        if self._opened:
+            self._pool.close()
+
+
+def _record(row: dict[str, Any]) -> AlertRecord:
+    return make_record(row, row["labels"], row["annotations"], row["enrichment"])
