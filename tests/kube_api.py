@@ -39,6 +39,11 @@ class Fault:
     latency: float = 0.0
 
 
+class _Server(ThreadingHTTPServer):
+    request_queue_size = 128  # the default backlog of 5 refuses bursts of concurrent clients
+    daemon_threads = True
+
+
 class FakeKubeApi:
     """Holds objects by API path; counts GETs per path; injects faults by path prefix."""
 
@@ -49,8 +54,7 @@ class FakeKubeApi:
         self.latency = 0.0
         self.tokens: list[str] = []
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._server.daemon_threads = True
+        self._server = _Server(("127.0.0.1", 0), self._handler())
         self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True)
 
     @property

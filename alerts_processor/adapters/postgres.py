@@ -15,36 +15,13 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 
 from alerts_processor.adapters.codec import flat_fields, make_record
 from alerts_processor.adapters.postgres_schema import migrate
+from alerts_processor.adapters.sql import COLUMNS, upsert_sql
 from alerts_processor.interfaces import IAlertsRepository
 from alerts_processor.models import AlertRecord, InboxEntry, ProcessedAlert, StoreUnavailable
 
 log = logging.getLogger(__name__)
 
-_COLUMNS = (
-    "id, fingerprint, alertname, severity, status, namespace, deployment, workload_kind, workload_name, "
-    "starts_at, ends_at, labels, annotations, generator_url, receiver, group_key, validation_status, "
-    "validation_reason, enrichment, notifications, first_received_at, last_received_at"
-)
-
-# Same semantics as the SQLite store: one row per episode, status only forward, exact counts.
-_UPSERT = f"""
-INSERT INTO alerts ({_COLUMNS}) VALUES (
-    %(id)s, %(fingerprint)s, %(alertname)s, %(severity)s, %(status)s, %(namespace)s, %(deployment)s,
-    %(workload_kind)s, %(workload_name)s, %(starts_at)s, %(ends_at)s, %(labels)s, %(annotations)s,
-    %(generator_url)s, %(receiver)s, %(group_key)s, %(validation_status)s, %(validation_reason)s,
-    %(enrichment)s, 1, %(first_received_at)s, %(last_received_at)s)
-ON CONFLICT (id) DO UPDATE SET
-    status = CASE WHEN alerts.status = 'resolved' THEN alerts.status ELSE excluded.status END,
-    ends_at = CASE WHEN alerts.status = 'resolved' THEN alerts.ends_at ELSE excluded.ends_at END,
-    annotations = excluded.annotations, receiver = excluded.receiver, group_key = excluded.group_key,
-    deployment = excluded.deployment, workload_kind = excluded.workload_kind,
-    workload_name = excluded.workload_name, validation_status = excluded.validation_status,
-    validation_reason = excluded.validation_reason,
-    enrichment = COALESCE(excluded.enrichment, alerts.enrichment),
-    notifications = alerts.notifications + 1,
-    first_received_at = LEAST(alerts.first_received_at, excluded.first_received_at),
-    last_received_at = GREATEST(alerts.last_received_at, excluded.last_received_at)
-"""
+_UPSERT = upsert_sql("%({})s", "LEAST", "GREATEST")
 
 
 class PostgresAlertsRepository(IAlertsRepository):
@@ -99,13 +76,13 @@ class PostgresAlertsRepository(IAlertsRepository):
 
     def get(self, alert_id: str) -> AlertRecord | None:
         with self._transaction() as cur:
-            cur.execute(f"SELECT {_COLUMNS} FROM alerts WHERE id = %s", (alert_id,))
+            cur.execute(f"SELECT {COLUMNS} FROM alerts WHERE id = %s", (alert_id,))
             row = cur.fetchone()
         return _record(row) if row else None
 
     def list(self, limit: int) -> Sequence[AlertRecord]:
         with self._transaction() as cur:
-            cur.execute(f"SELECT {_COLUMNS} FROM alerts ORDER BY starts_at DESC, id DESC LIMIT %s", (limit,))
+            cur.execute(f"SELECT {COLUMNS} FROM alerts ORDER BY starts_at DESC, id DESC LIMIT %s", (limit,))
             return [_record(r) for r in cur.fetchall()]
 
     def add_inbox(self, entry_id: str, body: bytes, received_at: datetime, leased_until: datetime) -> None:

@@ -12,6 +12,7 @@ from datetime import datetime
 from pathlib import Path
 
 from alerts_processor.adapters.codec import dumps, flat_fields, make_record
+from alerts_processor.adapters.sql import COLUMNS, upsert_sql
 from alerts_processor.interfaces import IAlertsRepository
 from alerts_processor.models import AlertRecord, InboxEntry, ProcessedAlert, StoreUnavailable, ts
 
@@ -40,31 +41,7 @@ CREATE TABLE IF NOT EXISTS dead_letters (
 );
 """
 
-_COLUMNS = (
-    "id, fingerprint, alertname, severity, status, namespace, deployment, workload_kind, workload_name, "
-    "starts_at, ends_at, labels, annotations, generator_url, receiver, group_key, validation_status, "
-    "validation_reason, enrichment, notifications, first_received_at, last_received_at"
-)
-
-# One row per episode. A redelivery counts a notification and refreshes what may change; status only
-# moves forward (a late `firing` never reopens a resolved episode); a failed enrichment keeps the last one.
-_UPSERT = f"""
-INSERT INTO alerts ({_COLUMNS}) VALUES (
-    :id, :fingerprint, :alertname, :severity, :status, :namespace, :deployment, :workload_kind,
-    :workload_name, :starts_at, :ends_at, :labels, :annotations, :generator_url, :receiver, :group_key,
-    :validation_status, :validation_reason, :enrichment, 1, :first_received_at, :last_received_at)
-ON CONFLICT (id) DO UPDATE SET
-    status = CASE WHEN alerts.status = 'resolved' THEN alerts.status ELSE excluded.status END,
-    ends_at = CASE WHEN alerts.status = 'resolved' THEN alerts.ends_at ELSE excluded.ends_at END,
-    annotations = excluded.annotations, receiver = excluded.receiver, group_key = excluded.group_key,
-    deployment = excluded.deployment, workload_kind = excluded.workload_kind,
-    workload_name = excluded.workload_name, validation_status = excluded.validation_status,
-    validation_reason = excluded.validation_reason,
-    enrichment = COALESCE(excluded.enrichment, alerts.enrichment),
-    notifications = alerts.notifications + 1,
-    first_received_at = min(alerts.first_received_at, excluded.first_received_at),
-    last_received_at = max(alerts.last_received_at, excluded.last_received_at)
-"""
+_UPSERT = upsert_sql(":{}", "min", "max")
 
 
 def sqlite_path(url: str) -> str:
@@ -85,6 +62,7 @@ class SqliteAlertsRepository(IAlertsRepository):
         self._busy_timeout = busy_timeout
         self._local = threading.local()
         self._lock = threading.Lock()
+        self._write_lock = threading.Lock()
         self._connections: list[sqlite3.Connection] = []
         self._schema_ready = False
 
@@ -116,6 +94,10 @@ class SqliteAlertsRepository(IAlertsRepository):
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
         conn = self._connection()
+        # Threads of this process queue on a mutex instead of polling SQLite's busy handler, whose
+        # growing sleeps starve writers under contention; only other processes meet the busy timeout.
+        if not self._write_lock.acquire(timeout=self._busy_timeout):
+            raise StoreUnavailable("sqlite: timed out waiting for this process's writers")
         try:
             conn.execute("BEGIN IMMEDIATE")
             try:
@@ -128,6 +110,8 @@ class SqliteAlertsRepository(IAlertsRepository):
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
             raise StoreUnavailable(f"sqlite: {exc}") from exc
+        finally:
+            self._write_lock.release()
 
     def _query(self, sql: str, params: Sequence[object] = ()) -> list[sqlite3.Row]:
         try:
@@ -152,11 +136,11 @@ class SqliteAlertsRepository(IAlertsRepository):
         return bool(applied)
 
     def get(self, alert_id: str) -> AlertRecord | None:
-        rows = self._query(f"SELECT {_COLUMNS} FROM alerts WHERE id = ?", (alert_id,))
+        rows = self._query(f"SELECT {COLUMNS} FROM alerts WHERE id = ?", (alert_id,))
         return _record(rows[0]) if rows else None
 
     def list(self, limit: int) -> Sequence[AlertRecord]:
-        rows = self._query(f"SELECT {_COLUMNS} FROM alerts ORDER BY starts_at DESC, id DESC LIMIT ?", (limit,))
+        rows = self._query(f"SELECT {COLUMNS} FROM alerts ORDER BY starts_at DESC, id DESC LIMIT ?", (limit,))
         return [_record(r) for r in rows]
 
     def add_inbox(self, entry_id: str, body: bytes, received_at: datetime, leased_until: datetime) -> None:

@@ -57,7 +57,7 @@ class Process:
 def _up(url: str) -> bool:
     try:
         return requests.get(url, timeout=1).status_code == 200
-    except requests.ConnectionError:
+    except requests.RequestException:  # refused, or too busy to answer within the second
         return False
 
 
@@ -154,6 +154,8 @@ def processes(tmp_path: Path) -> Iterator[list[Process]]:
     yield started
     for process in reversed(started):
         process.stop()
+        # pytest shows this only for a failing test: the last words of every process it started
+        print(f"--- {process.log.name}\n{process.output()}")
 
 
 @pytest.fixture

@@ -64,8 +64,10 @@ def run_load(
                     url, data=json.dumps(payload(*batch)), timeout=10, headers={"Content-Type": "application/json"}
                 )
                 answer = str(response.status_code)
-            except requests.RequestException:
+            except requests.ConnectionError:
                 answer = "connection error"
+            except requests.RequestException as exc:
+                answer = type(exc).__name__
             result.record(answer, batch)
         session.close()
 

@@ -34,6 +34,15 @@ def slow_cluster(kube_api: k.FakeKubeApi, tmp_path: Path) -> dict[str, str]:
     return {"ALERTS_K8S_MODE": "kubeconfig", "ALERTS_KUBECONFIG": str(kubeconfig), **FAST_RECOVERY}
 
 
+def load_under_way(
+    url: str, clients: int, seconds: float, size: int, max_batches: int, acked: int
+) -> tuple[LoadResult, Callable[[], None]]:
+    """Start unique-alert load against `url` and return once `acked` alerts have been acknowledged."""
+    result, join = run_load([url], clients, seconds, lambda c, n: unique_batches(c, size)(n), max_batches)
+    wait_until(lambda: sum(result.acked.values()) >= acked, timeout=20, message="load under way")
+    return result, join
+
+
 def assert_every_ack_stored_once(store_url: str, result: LoadResult) -> dict[str, int]:
     """Every acknowledged alert ends up stored, each delivery applied exactly once."""
     assert result.acked, f"no batch was acknowledged: {result.answers}"
@@ -50,10 +59,7 @@ def assert_every_ack_stored_once(store_url: str, result: LoadResult) -> dict[str
 
 def test_kill_9_of_a_worker_loses_nothing(start_service: Callable[..., Service], slow_cluster: dict[str, str]) -> None:
     service = start_service(**slow_cluster)
-    result, join = run_load(
-        [service.url], clients=4, seconds=3, batches=lambda c, n: unique_batches(c, 10)(n), max_batches=50
-    )
-    wait_until(lambda: sum(result.acked.values()) >= 300, timeout=20, message="load under way")
+    result, join = load_under_way(service.url, clients=4, seconds=3, size=10, max_batches=50, acked=300)
     victim = service.workers()[0]
     os.kill(victim, signal.SIGKILL)
     join()
@@ -66,10 +72,7 @@ def test_kill_9_of_the_whole_server_loses_nothing(
     start_service: Callable[..., Service], slow_cluster: dict[str, str]
 ) -> None:
     service = start_service(**slow_cluster)
-    result, join = run_load(
-        [service.url], clients=4, seconds=2, batches=lambda c, n: unique_batches(c, 10)(n), max_batches=150
-    )
-    wait_until(lambda: sum(result.acked.values()) >= 300, timeout=20, message="load under way")
+    result, join = load_under_way(service.url, clients=4, seconds=2, size=10, max_batches=150, acked=300)
     service.process.stop(signal.SIGKILL)
     join()
     assert "connection error" in result.answers  # the load really ran into the dead server
@@ -81,10 +84,7 @@ def test_sigterm_drains_what_was_acknowledged(
     start_service: Callable[..., Service], slow_cluster: dict[str, str]
 ) -> None:
     service = start_service(**slow_cluster)
-    result, join = run_load(
-        [service.url], clients=4, seconds=2, batches=lambda c, n: unique_batches(c, 10)(n), max_batches=50
-    )
-    wait_until(lambda: sum(result.acked.values()) >= 300, timeout=20, message="load under way")
+    result, join = load_under_way(service.url, clients=4, seconds=2, size=10, max_batches=50, acked=300)
     assert service.process.stop(signal.SIGTERM, timeout=60) == 0
     join()
     # No restart: the workers finished their queues before exiting.
@@ -104,10 +104,7 @@ def test_sqlite_store_unable_to_write_gives_503_then_recovers(start_service: Cal
         timeout=5,
     )
     wait_until(lambda: "warmup" in stored_counts(service.store_url))
-    result, join = run_load(
-        [service.url], clients=3, seconds=3, batches=lambda c, n: unique_batches(c, 5)(n), max_batches=80
-    )
-    wait_until(lambda: sum(result.acked.values()) >= 100, timeout=20, message="load under way")
+    result, join = load_under_way(service.url, clients=3, seconds=3, size=5, max_batches=80, acked=100)
     blocker = sqlite3.connect(db, timeout=5, isolation_level=None)
     blocker.execute("BEGIN EXCLUSIVE")  # another process holds the write lock: nothing can be written
     try:
@@ -213,10 +210,7 @@ def test_postgres_stopped_gives_503_then_recovers(start_service: Callable[..., S
     try:
         pg.start()
         service = start_service(ALERTS_STORE_URL=pg.url, ALERTS_STORE_TIMEOUT="1", **FAST_RECOVERY)
-        result, join = run_load(
-            [service.url], clients=3, seconds=4, batches=lambda c, n: unique_batches(c, 5)(n), max_batches=80
-        )
-        wait_until(lambda: sum(result.acked.values()) >= 100, timeout=20, message="load under way")
+        result, join = load_under_way(service.url, clients=3, seconds=4, size=5, max_batches=80, acked=100)
         pg.stop()
         wait_until(lambda: result.answers["503"] >= 3, timeout=20, message="503 answers while PostgreSQL is down")
         assert requests.get(service.url + "/readyz", timeout=5).status_code == 503
