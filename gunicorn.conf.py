@@ -1,5 +1,10 @@
 """gunicorn settings, read from the same ALERTS_* environment as the app."""
 
+import os
+import ssl
+import tempfile
+from pathlib import Path
+
 from alerts_processor.config import Settings
 
 _settings = Settings.from_env()
@@ -13,10 +18,36 @@ timeout = 60
 # No preload_app: store clients, pools and threads are created in each worker after the fork.
 preload_app = False
 accesslog = None
-# The control socket (gunicorn 24+) lives at a fixed per-user path; several servers on one host would clash.
-control_socket_disable = True
 errorlog = "-"
 loglevel = _settings.log_level.lower()
+# The control socket (gunicorn 24+) lives at a fixed per-user path; several servers on one host would clash.
+control_socket_disable = True
+
+if _settings.tls_cert:
+    certfile = _settings.tls_cert
+    keyfile = _settings.tls_key
+    if _settings.tls_client_ca:
+        ca_certs = _settings.tls_client_ca
+        cert_reqs = ssl.CERT_REQUIRED
+
+# Metrics of all workers are merged from files in this directory; it must be set before any worker
+# imports prometheus_client, and emptied of a previous run's files.
+_METRICS_DIR = "PROMETHEUS_MULTIPROC_DIR"
+if not os.environ.get(_METRICS_DIR):
+    os.environ[_METRICS_DIR] = tempfile.mkdtemp(prefix="alerts-processor-metrics-")
+
+
+def on_starting(server: object) -> None:
+    """Forget the metrics of a previous server that used the same directory."""
+    for stale in Path(os.environ[_METRICS_DIR]).glob("*.db"):
+        stale.unlink()
+
+
+def child_exit(server: object, worker: object) -> None:
+    """A dead worker's live gauges (queue depth) must stop counting."""
+    from prometheus_flask_exporter.multiprocess import GunicornInternalPrometheusMetrics
+
+    GunicornInternalPrometheusMetrics.mark_process_dead_on_child_exit(getattr(worker, "pid", 0))
 
 
 def worker_exit(server: object, worker: object) -> None:

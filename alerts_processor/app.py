@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from typing import Any
 
 from dependency_injector import providers
-from flask import Flask
+from flask import Flask, Response, request
 
+from alerts_processor.adapters.metrics import install_http_metrics
 from alerts_processor.config import Settings
 from alerts_processor.containers import Container
-from alerts_processor.logs import configure_logging
+from alerts_processor.logs import configure_logging, new_request_id, request_id
+
+log = logging.getLogger(__name__)
 
 
 def create_app(settings: Settings | None = None, overrides: Mapping[str, Any] | None = None) -> Flask:
@@ -25,16 +29,41 @@ def create_app(settings: Settings | None = None, overrides: Mapping[str, Any] | 
         getattr(container, name).override(value if isinstance(value, providers.Provider) else providers.Object(value))
     settings = container.settings()
     configure_logging(settings.log_level)
+    _warn_when_open(settings)
 
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.extensions["container"] = container
+    _track_request_ids(app)
     for blueprint in (webhook.bp, alerts.bp, health.bp):
         app.register_blueprint(blueprint)
+    install_http_metrics(app, container.metrics_registry())
     register_error_handlers(app)
     container.init_resources()
     return app
+
+
+def _track_request_ids(app: Flask) -> None:
+    @app.before_request
+    def _start() -> None:
+        request_id.set(new_request_id(request.headers.get("X-Request-Id")))
+
+    @app.after_request
+    def _finish(response: Response) -> Response:
+        current = request_id.get()
+        if current:
+            response.headers["X-Request-Id"] = current
+        return response
+
+
+def _warn_when_open(settings: Settings) -> None:
+    if not settings.webhook_token and not settings.webhook_basic_auth:
+        log.warning("webhook authentication is off: set ALERTS_WEBHOOK_TOKEN or ALERTS_WEBHOOK_BASIC_AUTH")
+    if not settings.api_token:
+        log.warning("read API authentication is off: set ALERTS_API_TOKEN")
+    if not settings.tls_cert:
+        log.warning("serving plain HTTP: set ALERTS_TLS_CERT and ALERTS_TLS_KEY for HTTPS")
 
 
 def shutdown_app(app: Flask) -> None:

@@ -11,8 +11,9 @@ from typing import Any
 K8S_MODES = ("auto", "incluster", "kubeconfig", "off")
 
 
-def _setting(default: Any, doc: str) -> Any:
-    return field(default=default, metadata={"doc": doc})
+def _setting(default: Any, doc: str, secret: bool = False) -> Any:
+    # Secrets stay out of repr(): settings may end up in a log line or a traceback.
+    return field(default=default, repr=not secret, metadata={"doc": doc, "secret": secret})
 
 
 @dataclass(frozen=True)
@@ -25,13 +26,28 @@ class Settings:
     graceful_timeout: int = _setting(30, "seconds a worker has to drain its queue on SIGTERM")
     store_url: str = _setting(
         "sqlite:///var/alerts.db",
-        "where records live: sqlite:///relative/or//absolute/path, or mongodb://...",
+        "where records live: sqlite:///path, postgresql://... or mongodb://... (may hold a password)",
+        secret=True,
     )
     mongo_database: str = _setting("alerts", "MongoDB database name when the URL names none")
     store_timeout: float = _setting(5.0, "seconds to wait for the store (a lock, a pooled connection) before 503")
     pipeline_threads: int = _setting(8, "size of each worker's ThreadPoolExecutor")
     queue_max: int = _setting(10000, "alerts a worker holds in memory before answering 503")
     max_body_bytes: int = _setting(8 * 1024 * 1024, "largest webhook body accepted (413 beyond)")
+    max_labels: int = _setting(64, "labels (and annotations) one alert may carry (422 beyond)")
+    max_label_length: int = _setting(4096, "characters in one label value (422 beyond)")
+    max_annotation_length: int = _setting(16384, "characters in one annotation value (422 beyond)")
+    max_json_depth: int = _setting(32, "nesting of arrays and objects in a webhook body (422 beyond)")
+    webhook_token: str = _setting(
+        "", "bearer token Alertmanager must send (http_config.authorization); empty: none", secret=True
+    )
+    webhook_basic_auth: str = _setting(
+        "", "user:password Alertmanager must send (http_config.basic_auth); empty: none", secret=True
+    )
+    api_token: str = _setting("", "bearer token for /api/v1/*; empty: the read API is open", secret=True)
+    tls_cert: str = _setting("", "PEM certificate (chain) file: serve HTTPS")
+    tls_key: str = _setting("", "PEM private key file of ALERTS_TLS_CERT")
+    tls_client_ca: str = _setting("", "PEM CA file: require client certificates signed by it")
     retry_after: int = _setting(5, "Retry-After seconds sent with a 503")
     inbox_lease: float = _setting(30.0, "seconds an inbox batch is reserved for the worker processing it")
     inbox_sweep_interval: float = _setting(5.0, "seconds between looks for abandoned inbox batches (0: off)")
@@ -54,6 +70,12 @@ class Settings:
             raise ValueError(
                 "ALERTS_INBOX_LEASE must exceed twice ALERTS_INBOX_SWEEP_INTERVAL (leases are renewed each sweep)"
             )
+        if self.webhook_basic_auth and ":" not in self.webhook_basic_auth:
+            raise ValueError("ALERTS_WEBHOOK_BASIC_AUTH must be user:password")
+        if bool(self.tls_cert) != bool(self.tls_key):
+            raise ValueError("ALERTS_TLS_CERT and ALERTS_TLS_KEY go together")
+        if self.tls_client_ca and not self.tls_cert:
+            raise ValueError("ALERTS_TLS_CLIENT_CA needs ALERTS_TLS_CERT and ALERTS_TLS_KEY")
         for name in ("web_workers", "web_threads", "pipeline_threads", "queue_max", "max_body_bytes"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{env_name(name)} must be at least 1")

@@ -6,12 +6,16 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 from dependency_injector import containers, providers
+from prometheus_client import CollectorRegistry
 
 from alerts_processor.adapters.kubernetes import build_k8s_client
+from alerts_processor.adapters.metrics import PrometheusMetrics
 from alerts_processor.config import Settings
-from alerts_processor.interfaces import IAlertsRepository, IK8sClient
+from alerts_processor.interfaces import IAlertsRepository, IK8sClient, IMetrics
 from alerts_processor.pipeline.enrich import Enricher
 from alerts_processor.pipeline.k8s_cache import CachingK8sClient
+from alerts_processor.pipeline.payload import PayloadLimits, PayloadParser
+from alerts_processor.pipeline.processor import AlertProcessor
 from alerts_processor.pipeline.sanitize import Sanitizer
 from alerts_processor.pipeline.service import PipelineService
 from alerts_processor.pipeline.sweeper import InboxSweeper
@@ -33,17 +37,31 @@ def executor_resource(threads: int) -> Iterator[ThreadPoolExecutor]:
     executor.shutdown(wait=True)
 
 
-def sweeper_resource(pipeline: PipelineService, interval: float) -> Iterator[InboxSweeper]:
+def sweeper_resource(
+    pipeline: PipelineService, repository: IAlertsRepository, metrics: IMetrics, interval: float
+) -> Iterator[InboxSweeper]:
     """The inbox sweeper thread, stopped before the pool drains."""
-    sweeper = InboxSweeper(pipeline, interval)
+    sweeper = InboxSweeper(pipeline, repository, metrics, interval)
     sweeper.start()
     yield sweeper
     sweeper.stop()
 
 
-def cached(client: IK8sClient, ttl: float) -> IK8sClient:
+def payload_parser(settings: Settings) -> PayloadParser:
+    """The webhook schema with the configured input limits (replays use the same one)."""
+    limits = PayloadLimits(
+        max_alerts=settings.queue_max,
+        max_labels=settings.max_labels,
+        max_label_length=settings.max_label_length,
+        max_annotation_length=settings.max_annotation_length,
+        max_depth=settings.max_json_depth,
+    )
+    return PayloadParser(limits)
+
+
+def cached(client: IK8sClient, ttl: float, metrics: IMetrics) -> IK8sClient:
     """Wrap the client in the read cache unless the TTL is 0."""
-    return CachingK8sClient(client, ttl) if ttl > 0 else client
+    return CachingK8sClient(client, ttl, metrics) if ttl > 0 else client
 
 
 class Container(containers.DeclarativeContainer):
@@ -52,25 +70,31 @@ class Container(containers.DeclarativeContainer):
     wiring_config = containers.WiringConfiguration(packages=["alerts_processor.blueprints"])
 
     settings = providers.Singleton(Settings.from_env)
+    metrics_registry = providers.Singleton(CollectorRegistry)
+    metrics = providers.Singleton(PrometheusMetrics, metrics_registry)
 
     repository = providers.Resource(repository_resource, settings)
-    k8s_client = providers.Singleton(build_k8s_client, settings)
-    k8s = providers.Singleton(cached, k8s_client, settings.provided.k8s_cache_ttl)
+    k8s_client = providers.Singleton(build_k8s_client, settings, metrics)
+    k8s = providers.Singleton(cached, k8s_client, settings.provided.k8s_cache_ttl, metrics)
 
     sanitizer = providers.Singleton(Sanitizer)
     validator = providers.Singleton(Validator, k8s)
     enricher = providers.Singleton(Enricher, k8s, settings.provided.release_window)
 
     executor = providers.Resource(executor_resource, settings.provided.pipeline_threads)
+    parser = providers.Singleton(payload_parser, settings)
+    processor = providers.Singleton(AlertProcessor, sanitizer, validator, enricher, repository, metrics)
     pipeline = providers.Singleton(
         PipelineService,
-        sanitizer=sanitizer,
-        validator=validator,
-        enricher=enricher,
+        processor=processor,
+        parser=parser,
         repository=repository,
         executor=executor,
+        metrics=metrics,
         queue_max=settings.provided.queue_max,
         inbox_lease=settings.provided.inbox_lease,
         inbox_max_attempts=settings.provided.inbox_max_attempts,
     )
-    sweeper = providers.Resource(sweeper_resource, pipeline, settings.provided.inbox_sweep_interval)
+    sweeper = providers.Resource(
+        sweeper_resource, pipeline, repository, metrics, settings.provided.inbox_sweep_interval
+    )

@@ -113,3 +113,43 @@ class IAlertsRepository(abc.ABC):
     @abc.abstractmethod
     def close(self) -> None:
         """Release connections."""
+
+
+class IMetrics(abc.ABC):
+    """What the service counts and times; the Prometheus adapter exports it."""
+
+    @abc.abstractmethod
+    def alerts_received(self, receiver: str, status: str, count: int) -> None:
+        """Alerts of one status in an accepted webhook batch."""
+
+    @abc.abstractmethod
+    def webhook_rejected(self, reason: str) -> None:
+        """A webhook request answered with an error (`reason` is the error code)."""
+
+    @abc.abstractmethod
+    def alert_processed(self, outcome: str, validation: str) -> None:
+        """One alert through the pipeline: outcome stored, duplicate, dead_letter or store_error."""
+
+    @abc.abstractmethod
+    def stage_duration(self, stage: str, seconds: float) -> None:
+        """Time spent in sanitize, validate, enrich or store for one alert."""
+
+    @abc.abstractmethod
+    def queue_depth(self, depth: int) -> None:
+        """Alerts this worker holds in its queue now."""
+
+    @abc.abstractmethod
+    def inbox_pending(self, count: int) -> None:
+        """Unfinished inbox entries in the store."""
+
+    @abc.abstractmethod
+    def k8s_call(self, resource: str, code: str) -> None:
+        """One Kubernetes API call and its answer (an HTTP status, `timeout`, `error` or `circuit_open`)."""
+
+    @abc.abstractmethod
+    def k8s_cache(self, hit: bool) -> None:
+        """A Kubernetes read answered from the cache (hit) or the API (miss)."""
+
+    @abc.abstractmethod
+    def store_error(self, operation: str) -> None:
+        """A store operation that failed (inbox, save, finish, renew, claim)."""

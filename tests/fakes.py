@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import threading
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 
-from alerts_processor.interfaces import IAlertsRepository, IK8sClient
+from alerts_processor.interfaces import IAlertsRepository, IK8sClient, IMetrics
 from alerts_processor.models import (
     AlertRecord,
     InboxEntry,
@@ -164,3 +165,45 @@ class InMemoryAlertsRepository(IAlertsRepository):
 
     def close(self) -> None:
         pass
+
+
+class RecordingMetrics(IMetrics):
+    """Keeps every observation, for assertions."""
+
+    def __init__(self) -> None:
+        self.counts: Counter[tuple[str, ...]] = Counter()
+        self.stages: Counter[str] = Counter()
+        self.gauges: dict[str, int] = {}
+        self._lock = threading.Lock()
+
+    def _count(self, *key: str, n: int = 1) -> None:
+        with self._lock:
+            self.counts[key] += n
+
+    def alerts_received(self, receiver: str, status: str, count: int) -> None:
+        self._count("received", receiver, status, n=count)
+
+    def webhook_rejected(self, reason: str) -> None:
+        self._count("rejected", reason)
+
+    def alert_processed(self, outcome: str, validation: str) -> None:
+        self._count("processed", outcome, validation)
+
+    def stage_duration(self, stage: str, seconds: float) -> None:
+        with self._lock:
+            self.stages[stage] += 1
+
+    def queue_depth(self, depth: int) -> None:
+        self.gauges["queue_depth"] = depth
+
+    def inbox_pending(self, count: int) -> None:
+        self.gauges["inbox_pending"] = count
+
+    def k8s_call(self, resource: str, code: str) -> None:
+        self._count("k8s", resource, code)
+
+    def k8s_cache(self, hit: bool) -> None:
+        self._count("cache", "hit" if hit else "miss")
+
+    def store_error(self, operation: str) -> None:
+        self._count("store_error", operation)

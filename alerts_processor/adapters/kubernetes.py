@@ -16,7 +16,7 @@ from kubernetes.config.config_exception import ConfigException
 
 from alerts_processor.adapters.breaker import CircuitBreaker
 from alerts_processor.config import Settings
-from alerts_processor.interfaces import IK8sClient
+from alerts_processor.interfaces import IK8sClient, IMetrics
 from alerts_processor.models import K8sUnavailable, WorkloadRef, WorkloadState
 
 log = logging.getLogger(__name__)
@@ -49,8 +49,10 @@ class KubernetesClient(IK8sClient):
         api_client: client.ApiClient,
         connect_timeout: float,
         read_timeout: float,
+        metrics: IMetrics,
         breaker: CircuitBreaker | None = None,
     ) -> None:
+        self._metrics = metrics
         self._core = client.CoreV1Api(api_client)
         self._apps = client.AppsV1Api(api_client)
         self._timeout = (connect_timeout, read_timeout)
@@ -86,9 +88,13 @@ class KubernetesClient(IK8sClient):
         return [workload_state("ReplicaSet", item) for item in items if isinstance(item, dict)]
 
     def _get(self, kind: str, method: Callable[..., Any], *args: str, **kwargs: str) -> Mapping[str, Any] | None:
-        self._breaker.before_call()
         try:
-            body = self._call(method, *args, **kwargs)
+            self._breaker.before_call()
+        except K8sUnavailable:
+            self._metrics.k8s_call(kind, "circuit_open")
+            raise
+        try:
+            body = self._call(kind, method, *args, **kwargs)
         except K8sUnavailable as trouble:
             self._breaker.failed(trouble)
             if trouble.reason == "forbidden":
@@ -97,18 +103,22 @@ class KubernetesClient(IK8sClient):
         self._breaker.succeeded()
         return body
 
-    def _call(self, method: Callable[..., Any], *args: str, **kwargs: str) -> Mapping[str, Any] | None:
+    def _call(self, kind: str, method: Callable[..., Any], *args: str, **kwargs: str) -> Mapping[str, Any] | None:
         # _preload_content=False: we read a few fields from the JSON ourselves, which is far
         # cheaper than the client's model deserialisation.
         try:
             response = method(*args, _preload_content=False, _request_timeout=self._timeout, **kwargs)
+            self._metrics.k8s_call(kind, str(response.status))
             body = json.loads(response.data)
         except ApiException as exc:
+            self._metrics.k8s_call(kind, str(exc.status))
             if exc.status == 404:
                 return None
             raise K8sUnavailable(_api_reason(exc.status), outage=exc.status is None or exc.status >= 429) from None
         except urllib3.exceptions.HTTPError as exc:
-            raise K8sUnavailable(_transport_reason(exc)) from None
+            reason = _transport_reason(exc)
+            self._metrics.k8s_call(kind, "timeout" if "timed out" in reason else "error")
+            raise K8sUnavailable(reason) from None
         except ValueError:
             raise K8sUnavailable("malformed response from the Kubernetes API") from None
         if not isinstance(body, dict):
@@ -228,7 +238,7 @@ def _controller(refs: Any) -> WorkloadRef | None:
     return None
 
 
-def build_k8s_client(settings: Settings) -> IK8sClient:
+def build_k8s_client(settings: Settings, metrics: IMetrics) -> IK8sClient:
     """The client ALERTS_K8S_MODE asks for; `auto` falls back to disabled when nothing is configured."""
     mode = settings.k8s_mode
     if mode == "off":
@@ -259,7 +269,7 @@ def build_k8s_client(settings: Settings) -> IK8sClient:
     log.info("Kubernetes client configured", extra={"k8s_mode": mode, "k8s_host": configuration.host})
     breaker = CircuitBreaker(settings.k8s_breaker_threshold, settings.k8s_breaker_cooldown)
     return KubernetesClient(
-        client.ApiClient(configuration), settings.k8s_connect_timeout, settings.k8s_read_timeout, breaker
+        client.ApiClient(configuration), settings.k8s_connect_timeout, settings.k8s_read_timeout, metrics, breaker
     )
 
 

@@ -1,70 +1,94 @@
-"""POST /webhooks/alertmanager: check the payload, record it durably, queue it, answer fast."""
+"""POST /webhooks/alertmanager: authenticate, check the payload, record it durably, queue it, answer fast."""
 
 from __future__ import annotations
 
 import json
 import logging
+from collections import Counter
 
 from dependency_injector.wiring import Provide, inject
 from flask import Blueprint, Response, jsonify, request
 
+from alerts_processor.blueprints import auth
 from alerts_processor.blueprints.errors import error_response
 from alerts_processor.config import Settings
 from alerts_processor.containers import Container
+from alerts_processor.interfaces import IMetrics
 from alerts_processor.models import QueueFull, StoreUnavailable
-from alerts_processor.pipeline.payload import PayloadError, parse_payload
+from alerts_processor.pipeline.payload import PayloadError, PayloadParser
 from alerts_processor.pipeline.service import PipelineService
 
 log = logging.getLogger(__name__)
 bp = Blueprint("webhook", __name__)
+
+# Input that can never succeed gets a 4xx (Alertmanager drops it); 413 for sizes, 422 for shapes.
+_PAYLOAD_STATUS = {"too_many_alerts": 413}
 
 
 def _is_json(mimetype: str) -> bool:
     return mimetype == "application/json" or (mimetype.startswith("application/") and mimetype.endswith("+json"))
 
 
+class Rejected(Exception):
+    """An answer other than 202; counted by reason."""
+
+    def __init__(self, status: int, code: str, detail: str, headers: dict[str, str] | None = None) -> None:
+        super().__init__(detail)
+        self.response = error_response(status, code, detail, headers)
+        self.code = code
+
+
 @bp.post("/webhooks/alertmanager")
 @inject
 def receive(
     pipeline: PipelineService = Provide[Container.pipeline],
+    parser: PayloadParser = Provide[Container.parser],
     settings: Settings = Provide[Container.settings],
+    metrics: IMetrics = Provide[Container.metrics],
 ) -> Response | tuple[Response, int]:
     """Accept one Alertmanager notification (2xx only once it is durably recorded)."""
+    try:
+        return _receive(pipeline, parser, settings, metrics)
+    except Rejected as rejected:
+        metrics.webhook_rejected(rejected.code)
+        return rejected.response
+
+
+def _receive(
+    pipeline: PipelineService, parser: PayloadParser, settings: Settings, metrics: IMetrics
+) -> tuple[Response, int]:
+    denied = auth.check(request, settings.webhook_token, settings.webhook_basic_auth)
+    if denied is not None:  # before reading the body: strangers cost us nothing
+        metrics.webhook_rejected("unauthorized")
+        return denied, 401
     if not _is_json(request.mimetype):
-        return error_response(
-            415, "unsupported_media_type", f"Content-Type must be application/json, not {request.mimetype or 'none'!r}"
+        raise Rejected(
+            415, "unsupported_media_type", f"Content-Type must be application/json, not {request.mimetype[:100]!r}"
         )
     body = request.get_data(cache=False)
     try:
         document = json.loads(body)
     except (ValueError, RecursionError) as exc:
-        return error_response(400, "invalid_json", f"the body is not valid JSON: {str(exc)[:200]}")
+        raise Rejected(400, "invalid_json", f"the body is not valid JSON: {str(exc)[:200]}") from None
     try:
-        payload = parse_payload(document)
+        payload = parser.parse(document)
     except PayloadError as exc:
-        return error_response(422, exc.code, exc.detail)
-    count = len(payload.alerts)
-    if count > pipeline.capacity.total:
-        # Will never fit, so 413 (not retried) rather than a 503 Alertmanager would retry forever.
-        return error_response(
-            413, "too_many_alerts", f"{count} alerts in one batch; at most {pipeline.capacity.total} (ALERTS_QUEUE_MAX)"
-        )
+        raise Rejected(_PAYLOAD_STATUS.get(exc.code, 422), exc.code, exc.detail) from None
     retry = {"Retry-After": str(settings.retry_after)}
+    count = len(payload.alerts)
     try:
         batch_id = pipeline.accept(payload, body)
     except QueueFull as exc:
         log.warning("webhook rejected: queue full", extra={"alerts": count})
-        return error_response(503, "queue_full", f"cannot take {count} more alerts now: {exc}", retry)
+        raise Rejected(503, "queue_full", f"cannot take {count} more alerts now: {exc}", retry) from None
     except StoreUnavailable as exc:
         log.error("webhook rejected: store unavailable", extra={"error": str(exc)})
-        return error_response(503, "store_unavailable", "the alert store cannot take writes right now", retry)
+        raise Rejected(503, "store_unavailable", "the alert store cannot take writes right now", retry) from None
+    for status, n in Counter(a.status for a in payload.alerts).items():
+        metrics.alerts_received(payload.receiver, status, n)
     log.info(
         "batch accepted",
-        extra={
-            "batch_id": batch_id,
-            "alerts": count,
-            "receiver": payload.receiver,
-            "truncated_alerts": payload.truncated_alerts,
-        },
-    )
+        extra={"batch_id": batch_id, "alerts": count, "receiver": payload.receiver,
+               "truncated_alerts": payload.truncated_alerts},
+    )  # fmt: skip
     return jsonify(status="accepted", batch_id=batch_id, accepted=count, truncated_alerts=payload.truncated_alerts), 202

@@ -8,7 +8,7 @@ from collections.abc import Callable, Hashable, Mapping, Sequence
 from concurrent.futures import Future
 from typing import TypeVar
 
-from alerts_processor.interfaces import IK8sClient
+from alerts_processor.interfaces import IK8sClient, IMetrics
 from alerts_processor.models import WorkloadState
 
 T = TypeVar("T")
@@ -18,8 +18,11 @@ _MAX_ENTRIES = 20000
 class CachingK8sClient(IK8sClient):
     """Answers repeated reads from memory for `ttl` seconds; errors are shared, never cached."""
 
-    def __init__(self, inner: IK8sClient, ttl: float, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, inner: IK8sClient, ttl: float, metrics: IMetrics, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self._inner = inner
+        self._metrics = metrics
         self._ttl = ttl
         self._clock = clock
         self._lock = threading.Lock()
@@ -52,6 +55,7 @@ class CachingK8sClient(IK8sClient):
                 owner = True
                 if len(self._entries) > _MAX_ENTRIES:
                     self._evict_expired()
+        self._metrics.k8s_cache(hit=not owner)
         if owner:
             self._load(key, future, load)
         return future.result()  # type: ignore[return-value]

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 from jsonschema import Draft202012Validator
@@ -12,42 +14,62 @@ from alerts_processor.models import AlertmanagerPayload, AlertsProcessorError, R
 
 SUPPORTED_VERSION = "4"
 
-_STRING_MAP: dict[str, Any] = {"type": "object", "additionalProperties": {"type": "string"}}
 
-ALERT_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "required": ["status", "labels", "startsAt"],
-    "properties": {
-        "status": {"enum": ["firing", "resolved"]},
-        "labels": {**_STRING_MAP, "minProperties": 1},
-        "annotations": _STRING_MAP,
-        "startsAt": {"type": "string", "minLength": 1},
-        "endsAt": {"type": "string"},
-        "generatorURL": {"type": "string"},
-        "fingerprint": {"type": "string"},
-    },
-}
+@dataclass(frozen=True)
+class PayloadLimits:
+    """Bounds on what one payload may hold (hostile input must not cost memory or time)."""
 
-PAYLOAD_SCHEMA: dict[str, Any] = {
-    "$schema": "https://json-schema.org/draft/2020-12/schema",
-    "title": "Alertmanager webhook payload (version 4)",
-    "type": "object",
-    "required": ["version", "status", "receiver", "alerts"],
-    "properties": {
-        "version": {"type": "string"},
-        "status": {"enum": ["firing", "resolved"]},
-        "receiver": {"type": "string"},
-        "alerts": {"type": "array", "items": ALERT_SCHEMA},
-        "groupLabels": _STRING_MAP,
-        "commonLabels": _STRING_MAP,
-        "commonAnnotations": _STRING_MAP,
-        "externalURL": {"type": "string"},
-        "groupKey": {"type": "string"},
-        "truncatedAlerts": {"type": "integer", "minimum": 0},
-    },
-}
+    max_alerts: int = 10000
+    max_labels: int = 64
+    max_label_length: int = 4096
+    max_annotation_length: int = 16384
+    max_depth: int = 32
 
-_VALIDATOR = Draft202012Validator(PAYLOAD_SCHEMA)
+
+def _string_map(max_items: int, max_length: int) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "maxProperties": max_items,
+        "propertyNames": {"maxLength": 256},
+        "additionalProperties": {"type": "string", "maxLength": max_length},
+    }
+
+
+def payload_schema(limits: PayloadLimits = PayloadLimits()) -> dict[str, Any]:
+    """The JSON Schema (2020-12) of a version 4 webhook body, with `limits` applied."""
+    labels = _string_map(limits.max_labels, limits.max_label_length)
+    annotations = _string_map(limits.max_labels, limits.max_annotation_length)
+    alert = {
+        "type": "object",
+        "required": ["status", "labels", "startsAt"],
+        "properties": {
+            "status": {"enum": ["firing", "resolved"]},
+            "labels": {**labels, "minProperties": 1},
+            "annotations": annotations,
+            "startsAt": {"type": "string", "minLength": 1, "maxLength": 64},
+            "endsAt": {"type": "string", "maxLength": 64},
+            "generatorURL": {"type": "string", "maxLength": limits.max_label_length},
+            "fingerprint": {"type": "string", "maxLength": 64},
+        },
+    }
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": "Alertmanager webhook payload (version 4)",
+        "type": "object",
+        "required": ["version", "status", "receiver", "alerts"],
+        "properties": {
+            "version": {"type": "string"},
+            "status": {"enum": ["firing", "resolved"]},
+            "receiver": {"type": "string", "maxLength": 256},
+            "alerts": {"type": "array", "items": alert, "maxItems": limits.max_alerts},
+            "groupLabels": labels,
+            "commonLabels": labels,
+            "commonAnnotations": annotations,
+            "externalURL": {"type": "string", "maxLength": limits.max_label_length},
+            "groupKey": {"type": "string", "maxLength": limits.max_annotation_length},
+            "truncatedAlerts": {"type": "integer", "minimum": 0},
+        },
+    }
 
 
 class PayloadError(AlertsProcessorError):
@@ -59,30 +81,61 @@ class PayloadError(AlertsProcessorError):
         self.detail = detail
 
 
-def parse_payload(document: object) -> AlertmanagerPayload:
-    """Check `document` against the version 4 schema and build the payload; raise PayloadError."""
-    if isinstance(document, Mapping) and "version" in document and document["version"] != SUPPORTED_VERSION:
-        raise PayloadError(
-            "unsupported_version",
-            f"payload version {str(document['version'])[:16]!r} is not supported (expected {SUPPORTED_VERSION!r})",
+def json_depth(document: object) -> int:
+    """How deeply arrays and objects nest (iteratively: a hostile body cannot exhaust the stack)."""
+    deepest, stack = 0, [(document, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, dict | list):
+            deepest = max(deepest, depth)
+            stack.extend((child, depth + 1) for child in (node.values() if isinstance(node, dict) else node))
+    return deepest
+
+
+class PayloadParser:
+    """Validates documents against the schema for `limits` and builds AlertmanagerPayload objects."""
+
+    def __init__(self, limits: PayloadLimits = PayloadLimits()) -> None:
+        self.limits = limits
+        self._validator = Draft202012Validator(payload_schema(limits))
+
+    def parse(self, document: object) -> AlertmanagerPayload:
+        """Check `document` and build the payload; raise PayloadError naming the first problem."""
+        if json_depth(document) > self.limits.max_depth:
+            raise PayloadError("too_deep", f"JSON nested deeper than {self.limits.max_depth} levels")
+        if isinstance(document, Mapping) and "version" in document and document["version"] != SUPPORTED_VERSION:
+            raise PayloadError(
+                "unsupported_version",
+                f"payload version {str(document['version'])[:16]!r} is not supported (expected {SUPPORTED_VERSION!r})",
+            )
+        error = best_match(self._validator.iter_errors(document))
+        if error is not None:
+            where = "".join(f"[{p!r}]" if isinstance(p, int) else f".{p}" for p in error.absolute_path)
+            code = "too_many_alerts" if error.validator == "maxItems" and where == ".alerts" else "invalid_payload"
+            raise PayloadError(code, f"payload{where}: {error.message[:300]}")
+        assert isinstance(document, Mapping)
+        return AlertmanagerPayload(
+            version=document["version"],
+            receiver=document["receiver"],
+            status=document["status"],
+            alerts=tuple(_raw_alert(a) for a in document["alerts"]),
+            group_labels=document.get("groupLabels", {}),
+            common_labels=document.get("commonLabels", {}),
+            common_annotations=document.get("commonAnnotations", {}),
+            external_url=document.get("externalURL", ""),
+            group_key=document.get("groupKey", ""),
+            truncated_alerts=document.get("truncatedAlerts", 0),
         )
-    error = best_match(_VALIDATOR.iter_errors(document))
-    if error is not None:
-        where = "".join(f"[{p!r}]" if isinstance(p, int) else f".{p}" for p in error.absolute_path)
-        raise PayloadError("invalid_payload", f"payload{where}: {error.message[:300]}")
-    assert isinstance(document, Mapping)
-    return AlertmanagerPayload(
-        version=document["version"],
-        receiver=document["receiver"],
-        status=document["status"],
-        alerts=tuple(_raw_alert(a) for a in document["alerts"]),
-        group_labels=document.get("groupLabels", {}),
-        common_labels=document.get("commonLabels", {}),
-        common_annotations=document.get("commonAnnotations", {}),
-        external_url=document.get("externalURL", ""),
-        group_key=document.get("groupKey", ""),
-        truncated_alerts=document.get("truncatedAlerts", 0),
-    )
+
+
+@cache
+def _default_parser() -> PayloadParser:
+    return PayloadParser()
+
+
+def parse_payload(document: object) -> AlertmanagerPayload:
+    """Parse with the default limits."""
+    return _default_parser().parse(document)
 
 
 def _raw_alert(alert: Mapping[str, Any]) -> RawAlert:

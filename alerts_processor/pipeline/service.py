@@ -2,31 +2,20 @@
 
 from __future__ import annotations
 
+import contextvars
 import json
 import logging
 import uuid
 from collections.abc import Callable
 from concurrent.futures import Executor
-from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 
-from alerts_processor.interfaces import IAlertsRepository, IEnricher, ISanitizer, IValidator
-from alerts_processor.models import (
-    AlertmanagerPayload,
-    Delivery,
-    InvalidAlert,
-    ProcessedAlert,
-    QueueFull,
-    RawAlert,
-    SanitizedAlert,
-    StoreUnavailable,
-    ValidatedAlert,
-    Validation,
-    ValidationStatus,
-)
+from alerts_processor.interfaces import IAlertsRepository, IMetrics
+from alerts_processor.models import AlertmanagerPayload, Delivery, QueueFull, RawAlert, StoreUnavailable
 from alerts_processor.pipeline.capacity import Capacity
 from alerts_processor.pipeline.inflight import InFlight
-from alerts_processor.pipeline.payload import PayloadError, parse_payload
+from alerts_processor.pipeline.payload import PayloadError, PayloadParser
+from alerts_processor.pipeline.processor import AlertProcessor
 
 log = logging.getLogger(__name__)
 
@@ -41,19 +30,19 @@ class PipelineService:
 
     def __init__(
         self,
-        sanitizer: ISanitizer,
-        validator: IValidator,
-        enricher: IEnricher,
+        processor: AlertProcessor,
+        parser: PayloadParser,
         repository: IAlertsRepository,
         executor: Executor,
+        metrics: IMetrics,
         queue_max: int,
         inbox_lease: float,
         inbox_max_attempts: int,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
-        self._sanitizer = sanitizer
-        self._validator = validator
-        self._enricher = enricher
+        self._processor = processor
+        self._parser = parser
+        self._metrics = metrics
         self._repository = repository
         self._executor = executor
         self.capacity = Capacity(queue_max)
@@ -73,8 +62,10 @@ class PipelineService:
             self._repository.add_inbox(entry_id, body, now, now + self._lease)
         except BaseException:
             self.capacity.release(count)
+            self._metrics.store_error("inbox")
             raise
         self._dispatch(entry_id, payload, now)
+        self._metrics.queue_depth(self.capacity.in_use)
         return entry_id
 
     def renew_leases(self) -> None:
@@ -97,7 +88,7 @@ class PipelineService:
                 log.error("inbox entry set aside", extra={"inbox_id": entry.id, "attempts": entry.attempts})
                 continue
             try:
-                payload = parse_payload(json.loads(entry.body))
+                payload = self._parser.parse(json.loads(entry.body))
             except (ValueError, PayloadError) as exc:
                 self._repository.bury_inbox(entry.id, f"unreadable body: {exc}")
                 continue
@@ -122,16 +113,18 @@ class PipelineService:
                 group_key=payload.group_key,
                 received_at=received_at,
             )
-            self._executor.submit(self._run, raw, delivery, entry_id)
+            # The context (the request id of the logs) travels with the alert into the pool.
+            self._executor.submit(contextvars.copy_context().run, self._run, raw, delivery, entry_id)
 
     def _run(self, raw: RawAlert, delivery: Delivery, entry_id: str) -> None:
         try:
-            stored = self.process(raw, delivery)
+            stored = self._processor.process(raw, delivery)
         except Exception:  # a bug must not kill the pool thread or leave the slot taken
             log.exception("alert processing failed", extra={"delivery_id": delivery.delivery_id})
             stored = False
         finally:
             self.capacity.release(1)
+            self._metrics.queue_depth(self.capacity.in_use)
         if self._inflight.done(entry_id, stored):
             self._finish(entry_id)  # on failure the lease lapses and the entry is replayed
 
@@ -139,41 +132,5 @@ class PipelineService:
         try:
             self._repository.finish_inbox(entry_id)
         except StoreUnavailable:
+            self._metrics.store_error("finish")
             log.warning("inbox entry not marked finished; it will be replayed", extra={"inbox_id": entry_id})
-
-    def process(self, raw: RawAlert, delivery: Delivery) -> bool:
-        """Run one alert through every stage; False when the store could not take it (replayed later)."""
-        try:
-            try:
-                alert = self._sanitizer.sanitize(raw)
-            except InvalidAlert as invalid:
-                raw_json = json.dumps(asdict(raw), default=dict, sort_keys=True)
-                self._repository.dead_letter(delivery.delivery_id, raw_json, str(invalid), delivery.received_at)
-                log.warning("alert dead-lettered", extra={"delivery_id": delivery.delivery_id, "reason": str(invalid)})
-                return True
-            validated = self._validate(alert)
-            enriched = self._enricher.enrich(validated)
-            self._repository.save(
-                ProcessedAlert(
-                    alert=alert,
-                    validation=validated.validation,
-                    workload=validated.workload,
-                    enrichment=enriched.enrichment,
-                    delivery=delivery,
-                )
-            )
-        except StoreUnavailable as exc:
-            log.warning(
-                "store unavailable; alert left in the inbox",
-                extra={"delivery_id": delivery.delivery_id, "error": str(exc)},
-            )
-            return False
-        return True
-
-    def _validate(self, alert: SanitizedAlert) -> ValidatedAlert:
-        try:
-            return self._validator.validate(alert)
-        except Exception as exc:  # validation must never cost us the alert
-            log.exception("validator failed", extra={"alert_id": alert.id})
-            reason = f"validator error: {type(exc).__name__}"
-            return ValidatedAlert(alert, Validation(ValidationStatus.UNKNOWN, reason), alert.target)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 
+from alerts_processor.interfaces import IAlertsRepository, IMetrics
 from alerts_processor.models import StoreUnavailable
 from alerts_processor.pipeline.service import PipelineService
 
@@ -14,8 +15,12 @@ log = logging.getLogger(__name__)
 class InboxSweeper:
     """Renews this worker's leases and takes over abandoned entries every `interval` seconds."""
 
-    def __init__(self, service: PipelineService, interval: float) -> None:
+    def __init__(
+        self, service: PipelineService, repository: IAlertsRepository, metrics: IMetrics, interval: float
+    ) -> None:
         self._service = service
+        self._repository = repository
+        self._metrics = metrics
         self._interval = interval
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="inbox-sweeper", daemon=True)
@@ -36,7 +41,9 @@ class InboxSweeper:
             try:
                 self._service.renew_leases()
                 self._service.recover()
+                self._metrics.inbox_pending(self._repository.pending_inbox())
             except StoreUnavailable as exc:
+                self._metrics.store_error("sweep")
                 log.warning("inbox sweep skipped: store unavailable", extra={"error": str(exc)})
             except Exception:  # keep sweeping; one bad sweep must not end recovery for this worker
                 log.exception("inbox sweep failed")

@@ -18,6 +18,7 @@ from alerts_processor.pipeline.sanitize import Sanitizer
 from alerts_processor.pipeline.validate import Validator
 from tests import kube_api as k
 from tests.conftest import LiveServer
+from tests.fakes import RecordingMetrics
 from tests.helpers import alert, payload
 
 Serve = Callable[..., LiveServer]
@@ -143,7 +144,7 @@ def test_api_faults_still_store_the_alert(
 
 
 def client(api: k.FakeKubeApi, tmp_path: Path, **changes: Any) -> IK8sClient:
-    return build_k8s_client(settings_for(Settings(), api, tmp_path, **changes))
+    return build_k8s_client(settings_for(Settings(), api, tmp_path, **changes), RecordingMetrics())
 
 
 def validate(client: IK8sClient, **labels: str) -> tuple[ValidationStatus, str | None]:

@@ -16,6 +16,7 @@ from alerts_processor.pipeline.k8s_cache import CachingK8sClient
 from alerts_processor.pipeline.sanitize import Sanitizer
 from alerts_processor.pipeline.validate import Validator
 from tests import kube_api as k
+from tests.fakes import RecordingMetrics
 
 
 def client_for(api_url_or_fake: k.FakeKubeApi, tmp_path: Path, read_timeout: float = 2.0) -> IK8sClient:
@@ -23,7 +24,8 @@ def client_for(api_url_or_fake: k.FakeKubeApi, tmp_path: Path, read_timeout: flo
     return build_k8s_client(
         Settings(
             k8s_mode="kubeconfig", kubeconfig=str(kubeconfig), k8s_read_timeout=read_timeout, k8s_connect_timeout=0.5
-        )
+        ),
+        RecordingMetrics(),
     )
 
 
@@ -143,14 +145,14 @@ def test_slow_api_costs_one_bounded_timeout(cluster: k.FakeKubeApi, tmp_path: Pa
 
 def test_refused_connection_is_unknown(tmp_path: Path) -> None:
     kubeconfig = k.refused_kubeconfig(tmp_path / "kubeconfig")
-    client = build_k8s_client(Settings(k8s_mode="kubeconfig", kubeconfig=str(kubeconfig)))
+    client = build_k8s_client(Settings(k8s_mode="kubeconfig", kubeconfig=str(kubeconfig)), RecordingMetrics())
     result = Validator(client).validate(Sanitizer().sanitize(alert(namespace="billing")))
     assert result.validation.status is ValidationStatus.UNKNOWN
     assert result.validation.reason == "Kubernetes API unreachable"
 
 
 def test_cache_makes_one_call_per_object(cluster: k.FakeKubeApi, tmp_path: Path) -> None:
-    client = CachingK8sClient(client_for(cluster, tmp_path), ttl=30)
+    client = CachingK8sClient(client_for(cluster, tmp_path), ttl=30, metrics=RecordingMetrics())
     validator, enricher = Validator(client), Enricher(client)
     for i in range(50):
         enricher.enrich(
@@ -162,12 +164,12 @@ def test_cache_makes_one_call_per_object(cluster: k.FakeKubeApi, tmp_path: Path)
 
 
 def test_mode_off_and_auto_without_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    assert isinstance(build_k8s_client(Settings(k8s_mode="off")), DisabledK8sClient)
+    assert isinstance(build_k8s_client(Settings(k8s_mode="off"), RecordingMetrics()), DisabledK8sClient)
     monkeypatch.setenv("KUBECONFIG", str(tmp_path / "absent"))
     monkeypatch.delenv("KUBERNETES_SERVICE_HOST", raising=False)
-    assert isinstance(build_k8s_client(Settings(k8s_mode="auto")), DisabledK8sClient)
+    assert isinstance(build_k8s_client(Settings(k8s_mode="auto"), RecordingMetrics()), DisabledK8sClient)
     with pytest.raises(RuntimeError, match="Kubernetes configuration could not be loaded"):
-        build_k8s_client(Settings(k8s_mode="kubeconfig", kubeconfig=str(tmp_path / "absent")))
+        build_k8s_client(Settings(k8s_mode="kubeconfig", kubeconfig=str(tmp_path / "absent")), RecordingMetrics())
 
 
 def test_daemonset_pod_and_replicaset_label(cluster: k.FakeKubeApi, tmp_path: Path) -> None:

@@ -5,7 +5,7 @@ import pytest
 
 from alerts_processor.models import K8sUnavailable, WorkloadState
 from alerts_processor.pipeline.k8s_cache import CachingK8sClient
-from tests.fakes import FakeK8sClient
+from tests.fakes import FakeK8sClient, RecordingMetrics
 
 
 class Clock:
@@ -33,7 +33,7 @@ class GatedK8s(FakeK8sClient):
 
 def test_reads_are_reused_within_ttl_then_refreshed() -> None:
     inner, clock = FakeK8sClient(namespaces=["prod"]), Clock()
-    cache = CachingK8sClient(inner, ttl=5, clock=clock)
+    cache = CachingK8sClient(inner, ttl=5, metrics=RecordingMetrics(), clock=clock)
     assert cache.namespace_exists("prod") and cache.namespace_exists("prod")
     assert not cache.namespace_exists("dev")
     assert inner.calls == 2
@@ -44,7 +44,7 @@ def test_reads_are_reused_within_ttl_then_refreshed() -> None:
 
 def test_concurrent_reads_of_one_object_make_one_call() -> None:
     inner = GatedK8s()
-    cache = CachingK8sClient(inner, ttl=5)
+    cache = CachingK8sClient(inner, ttl=5, metrics=RecordingMetrics())
     with ThreadPoolExecutor(8) as pool:
         futures = [pool.submit(cache.namespace_exists, "prod") for _ in range(8)]
         inner.gate.set()
@@ -55,7 +55,7 @@ def test_concurrent_reads_of_one_object_make_one_call() -> None:
 def test_errors_are_shared_but_not_cached() -> None:
     inner = FakeK8sClient(namespaces=["prod"])
     inner.fail_with = "Kubernetes API timed out"
-    cache = CachingK8sClient(inner, ttl=5)
+    cache = CachingK8sClient(inner, ttl=5, metrics=RecordingMetrics())
     with pytest.raises(K8sUnavailable):
         cache.namespace_exists("prod")
     inner.fail_with = None

@@ -8,11 +8,12 @@ import pytest
 
 from alerts_processor.models import QueueFull, StoreUnavailable, ValidatedAlert, ValidationStatus
 from alerts_processor.pipeline.enrich import Enricher
-from alerts_processor.pipeline.payload import parse_payload
+from alerts_processor.pipeline.payload import PayloadParser, parse_payload
+from alerts_processor.pipeline.processor import AlertProcessor
 from alerts_processor.pipeline.sanitize import Sanitizer
 from alerts_processor.pipeline.service import PipelineService
 from alerts_processor.pipeline.validate import Validator
-from tests.fakes import FakeK8sClient, InMemoryAlertsRepository
+from tests.fakes import FakeK8sClient, InMemoryAlertsRepository, RecordingMetrics
 from tests.helpers import alert, payload, sample, wait_until
 
 
@@ -54,14 +55,17 @@ def make_service(
     queue_max: int = 100,
     validator: Validator | None = None,
     clock: Clock | None = None,
+    metrics: RecordingMetrics | None = None,
 ) -> PipelineService:
     k8s = FakeK8sClient(namespaces=["prod"])
+    metrics = metrics or RecordingMetrics()
+    processor = AlertProcessor(Sanitizer(), validator or Validator(k8s), Enricher(k8s), repo, metrics)
     return PipelineService(
-        Sanitizer(),
-        validator or Validator(k8s),
-        Enricher(k8s),
+        processor,
+        PayloadParser(),
         repo,
         executor,
+        metrics,
         queue_max=queue_max,
         inbox_lease=30,
         inbox_max_attempts=3,
@@ -218,3 +222,17 @@ def test_validator_bug_stores_the_alert_as_unknown(
 def test_empty_batch_is_finished_at_once(repo: InMemoryAlertsRepository, executor: ThreadPoolExecutor) -> None:
     accept(make_service(repo, executor), payload())
     assert not repo.inbox
+
+
+def test_metrics_count_outcomes_stages_and_queue(repo: InMemoryAlertsRepository, executor: ThreadPoolExecutor) -> None:
+    metrics = RecordingMetrics()
+    service = make_service(repo, executor, metrics=metrics)
+    accept(service, payload(alert(namespace="prod", deployment="web"), alert(starts_at="bad", deployment="x")))
+    accept(service, payload(alert(namespace="prod", deployment="web")))
+    wait_until(lambda: not repo.inbox)
+    wait_until(lambda: sum(n for k, n in metrics.counts.items() if k[0] == "processed") == 3)
+    assert metrics.counts[("processed", "stored", "invalid")] == 2  # deployment web is not in the fake cluster
+    assert metrics.counts[("processed", "duplicate", "invalid")] == 0
+    assert metrics.counts[("processed", "dead_letter", "none")] == 1
+    assert metrics.stages["sanitize"] == 3 and metrics.stages["store"] == 2
+    wait_until(lambda: metrics.gauges.get("queue_depth") == 0)

@@ -1,0 +1,91 @@
+"""IMetrics on prometheus_client, and the HTTP metrics of prometheus-flask-exporter (gunicorn multiprocess aware)."""
+
+from __future__ import annotations
+
+import os
+
+from flask import Flask
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+from alerts_processor.interfaces import IMetrics
+
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+_STAGE_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
+
+
+class PrometheusMetrics(IMetrics):
+    """The service's own metrics, `alerts_processor_` prefixed, registered in `registry`."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        def counter(name: str, doc: str, labels: tuple[str, ...]) -> Counter:
+            return Counter(f"alerts_processor_{name}", doc, labels, registry=registry)
+
+        self._received = counter("alerts_received_total", "Alerts in accepted webhook batches.", ("receiver", "status"))
+        self._rejected = counter("webhook_rejections_total", "Webhook requests refused, by error code.", ("reason",))
+        self._processed = counter(
+            "alerts_processed_total",
+            "Alerts through the pipeline, by outcome and validation.",
+            ("outcome", "validation"),
+        )
+        self._k8s_calls = counter(
+            "k8s_api_calls_total", "Kubernetes API calls by resource and answer.", ("resource", "code")
+        )
+        self._k8s_cache = counter("k8s_cache_requests_total", "Kubernetes reads by cache result.", ("result",))
+        self._store_errors = counter("store_errors_total", "Failed store operations.", ("operation",))
+        self._stages = Histogram(
+            "alerts_processor_stage_duration_seconds",
+            "Time per alert in each pipeline stage.",
+            ("stage",),
+            buckets=_STAGE_BUCKETS,
+            registry=registry,
+        )
+        # Gauges summed (queue) or maxed (inbox, the same store-wide number in every worker) across workers.
+        self._queue = Gauge(
+            "alerts_processor_queue_depth", "Alerts queued in memory.", registry=registry, multiprocess_mode="livesum"
+        )
+        self._inbox = Gauge(
+            "alerts_processor_inbox_pending",
+            "Unfinished inbox entries.",
+            registry=registry,
+            multiprocess_mode="livemax",
+        )
+
+    def alerts_received(self, receiver: str, status: str, count: int) -> None:
+        self._received.labels(receiver, status).inc(count)
+
+    def webhook_rejected(self, reason: str) -> None:
+        self._rejected.labels(reason).inc()
+
+    def alert_processed(self, outcome: str, validation: str) -> None:
+        self._processed.labels(outcome, validation).inc()
+
+    def stage_duration(self, stage: str, seconds: float) -> None:
+        self._stages.labels(stage).observe(seconds)
+
+    def queue_depth(self, depth: int) -> None:
+        self._queue.set(depth)
+
+    def inbox_pending(self, count: int) -> None:
+        self._inbox.set(count)
+
+    def k8s_call(self, resource: str, code: str) -> None:
+        self._k8s_calls.labels(resource, code).inc()
+
+    def k8s_cache(self, hit: bool) -> None:
+        self._k8s_cache.labels("hit" if hit else "miss").inc()
+
+    def store_error(self, operation: str) -> None:
+        self._store_errors.labels(operation).inc()
+
+
+def install_http_metrics(app: Flask, registry: CollectorRegistry) -> None:
+    """Serve /metrics: across gunicorn workers when PROMETHEUS_MULTIPROC_DIR is set, else this process."""
+    # Grouped by endpoint, not path: /api/v1/alerts/<id> must not make a series per alert.
+    if os.environ.get(MULTIPROC_ENV):
+        from prometheus_flask_exporter.multiprocess import GunicornInternalPrometheusMetrics
+
+        GunicornInternalPrometheusMetrics(app, group_by="endpoint")
+    else:
+        from prometheus_flask_exporter import PrometheusMetrics as FlaskMetrics
+
+        FlaskMetrics(app, registry=registry, group_by="endpoint")
