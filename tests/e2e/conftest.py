@@ -54,9 +54,9 @@ class Process:
         return self.log.read_text(errors="replace")[-4000:]
 
 
-def _up(url: str) -> bool:
+def _up(url: str, **options: Any) -> bool:
     try:
-        return requests.get(url, timeout=1).status_code == 200
+        return requests.get(url, timeout=1, **options).status_code == 200
     except requests.RequestException:  # refused, or too busy to answer within the second
         return False
 
@@ -64,9 +64,10 @@ def _up(url: str) -> bool:
 class Service:
     """The app under gunicorn with gunicorn.conf.py, as `make run` starts it."""
 
-    def __init__(self, tmp: Path, **env: str) -> None:
+    def __init__(self, tmp: Path, client: dict[str, Any] | None = None, **env: str) -> None:
         port = free_port()
-        self.url = f"http://127.0.0.1:{port}"
+        self.url = f"{'https' if env.get('ALERTS_TLS_CERT') else 'http'}://127.0.0.1:{port}"
+        self.client = client or {}  # requests options: verify=CA, cert=(cert, key)
         self.store_url = env.pop("ALERTS_STORE_URL", f"sqlite:///{tmp}/alerts.db")
         environment = {
             **os.environ,
@@ -94,20 +95,24 @@ class Service:
     def _ready(self) -> bool:
         if self.process.proc.poll() is not None:
             raise AssertionError(f"gunicorn exited:\n{self.process.output()}")
-        return _up(self.url + "/healthz")
+        return _up(self.url + "/healthz", **self.client)
 
     def alerts(self) -> list[dict[str, Any]]:
-        found: list[dict[str, Any]] = requests.get(self.url + "/api/v1/alerts?limit=500", timeout=5).json()["alerts"]
+        response = requests.get(self.url + "/api/v1/alerts?limit=500", timeout=5, **self.client)
+        found: list[dict[str, Any]] = response.json()["alerts"]
         return found
 
 
 class Alertmanager:
     """A real Alertmanager on loopback, routing every alert to `webhook_url` with tiny group timers."""
 
-    def __init__(self, tmp: Path, webhook_url: str) -> None:
+    def __init__(self, tmp: Path, webhook_url: str, http_config: dict[str, Any] | None = None) -> None:
         binary = _require_alertmanager()
         port = free_port()
         self.url = f"http://127.0.0.1:{port}"
+        webhook: dict[str, Any] = {"url": webhook_url, "send_resolved": True}
+        if http_config:
+            webhook["http_config"] = http_config
         config = {
             "route": {
                 "receiver": "release-engineer-agent",
@@ -116,9 +121,7 @@ class Alertmanager:
                 "group_interval": "1s",
                 "repeat_interval": "1h",
             },
-            "receivers": [
-                {"name": "release-engineer-agent", "webhook_configs": [{"url": webhook_url, "send_resolved": True}]}
-            ],
+            "receivers": [{"name": "release-engineer-agent", "webhook_configs": [webhook]}],
         }
         (tmp / "alertmanager.yml").write_text(json.dumps(config))
         self.process = Process(
@@ -160,8 +163,8 @@ def processes(tmp_path: Path) -> Iterator[list[Process]]:
 
 @pytest.fixture
 def start_service(tmp_path: Path, processes: list[Process]) -> Callable[..., Service]:
-    def start(**env: str) -> Service:
-        service = Service(tmp_path, **env)
+    def start(client: dict[str, Any] | None = None, **env: str) -> Service:
+        service = Service(tmp_path, client, **env)
         processes.append(service.process)
         return service.wait_ready()
 
@@ -169,9 +172,9 @@ def start_service(tmp_path: Path, processes: list[Process]) -> Callable[..., Ser
 
 
 @pytest.fixture
-def start_alertmanager(tmp_path: Path, processes: list[Process]) -> Callable[[str], Alertmanager]:
-    def start(webhook_url: str) -> Alertmanager:
-        am = Alertmanager(tmp_path, webhook_url)
+def start_alertmanager(tmp_path: Path, processes: list[Process]) -> Callable[..., Alertmanager]:
+    def start(webhook_url: str, http_config: dict[str, Any] | None = None) -> Alertmanager:
+        am = Alertmanager(tmp_path, webhook_url, http_config)
         processes.append(am.process)
         return am.wait_ready()
 

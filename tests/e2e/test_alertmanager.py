@@ -22,7 +22,7 @@ def rfc3339(moment: datetime) -> str:
 
 def test_alertmanager_delivery_firing_then_resolved(
     start_service: Callable[..., Service],
-    start_alertmanager: Callable[[str], Alertmanager],
+    start_alertmanager: Callable[..., Alertmanager],
     kube_api: k.FakeKubeApi,
     tmp_path: Path,
 ) -> None:
