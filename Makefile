@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint unit venv clean
+.PHONY: run test lint unit docs venv clean
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,9 @@ lint: $(VENV)/.dev  ## ruff and mypy --strict
 
 test: lint  ## lint, then the whole suite (end-to-end tests need prometheus-alertmanager installed)
 	$(BIN)/python -m pytest
+
+docs: $(VENV)/.dev  ## the Sphinx documentation, warnings as errors
+	$(BIN)/sphinx-build -q -W --keep-going -b html docs docs/_build/html
 
 unit: $(VENV)/.dev  ## the fast unit tests only
 	$(BIN)/python -m pytest tests/unit
