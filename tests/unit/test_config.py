@@ -42,3 +42,22 @@ def test_every_setting_is_documented_in_the_readme() -> None:
 
     missing = [env_name(f.name) for f in fields(Settings) if env_name(f.name) not in readme]
     assert not missing, f"README.md does not document {missing}"
+
+
+def test_secrets_stay_out_of_repr() -> None:
+    settings = Settings(webhook_token="tok-123", api_token="api-456", webhook_basic_auth="am:pw-789",
+                        store_url="postgresql://u:pg-000@db/alerts")  # fmt: skip
+    text = repr(settings)
+    for secret in ("tok-123", "api-456", "pw-789", "pg-000"):
+        assert secret not in text
+
+
+@pytest.mark.parametrize(("changes", "message"), [
+    ({"webhook_basic_auth": "no-colon"}, "user:password"),
+    ({"tls_cert": "/c.pem"}, "go together"),
+    ({"tls_client_ca": "/ca.pem"}, "needs ALERTS_TLS_CERT"),
+    ({"inbox_lease": 5.0, "inbox_sweep_interval": 5.0}, "twice ALERTS_INBOX_SWEEP_INTERVAL"),
+])  # fmt: skip
+def test_inconsistent_settings_are_refused(changes: dict[str, object], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        Settings(**changes)  # type: ignore[arg-type]
