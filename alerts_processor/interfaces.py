@@ -16,6 +16,7 @@ from alerts_processor.models import (
     ValidatedAlert,
     WorkloadState,
 )
+from alerts_processor.query import AlertQuery, Notification, Page, Stats
 
 
 class ISanitizer(abc.ABC):
@@ -75,8 +76,20 @@ class IAlertsRepository(abc.ABC):
         """One record by id."""
 
     @abc.abstractmethod
+    def query(self, query: AlertQuery) -> Page:
+        """One page of the records matching `query`, in its order."""
+
+    @abc.abstractmethod
+    def history(self, alert_id: str) -> Sequence[Notification]:
+        """Every delivery of an episode, oldest first."""
+
+    @abc.abstractmethod
+    def stats(self, since: datetime | None, until: datetime | None, top: int) -> Stats:
+        """Counts of the episodes that started in [since, until)."""
+
     def list(self, limit: int) -> Sequence[AlertRecord]:
         """The newest records first (by starts_at, then id)."""
+        return self.query(AlertQuery(limit=limit)).records
 
     @abc.abstractmethod
     def add_inbox(self, entry_id: str, body: bytes, received_at: datetime, leased_until: datetime) -> None:

@@ -16,6 +16,7 @@ from alerts_processor.models import (
     StoreUnavailable,
     WorkloadState,
 )
+from alerts_processor.query import AlertQuery, Notification, Page, Stats, page_of, sort_value
 
 
 class FakeK8sClient(IK8sClient):
@@ -54,7 +55,8 @@ class InMemoryAlertsRepository(IAlertsRepository):
 
     def __init__(self) -> None:
         self.records: dict[str, AlertRecord] = {}
-        self.deliveries: set[str] = set()
+        self.deliveries: dict[str, Notification] = {}
+        self.delivered: dict[str, list[str]] = {}
         self.inbox: dict[str, dict[str, object]] = {}
         self.dead_letters: dict[str, tuple[str, str]] = {}
         self.down = False
@@ -70,7 +72,8 @@ class InMemoryAlertsRepository(IAlertsRepository):
             self._check()
             if d.delivery_id in self.deliveries:
                 return False
-            self.deliveries.add(d.delivery_id)
+            self.deliveries[d.delivery_id] = Notification(d.received_at, a.status)
+            self.delivered.setdefault(a.id, []).append(d.delivery_id)
             old = self.records.get(a.id)
             resolved = old is not None and old.status == "resolved"
             self.records[a.id] = AlertRecord(
@@ -103,9 +106,35 @@ class InMemoryAlertsRepository(IAlertsRepository):
         self._check()
         return self.records.get(alert_id)
 
-    def list(self, limit: int) -> Sequence[AlertRecord]:
+    def query(self, query: AlertQuery) -> Page:
         self._check()
-        return sorted(self.records.values(), key=lambda r: (r.starts_at, r.id), reverse=True)[:limit]
+        with self._lock:
+            found = [r for r in self.records.values() if query.matches(r)]
+        found.sort(key=lambda r: (sort_value(r, query.sort), r.id), reverse=query.descending)
+        return page_of(found[: query.limit + 1], query)
+
+    def history(self, alert_id: str) -> Sequence[Notification]:
+        self._check()
+        with self._lock:
+            ids = self.delivered.get(alert_id, [])
+            return sorted((self.deliveries[i] for i in ids), key=lambda n: n.received_at)
+
+    def stats(self, since: datetime | None, until: datetime | None, top: int) -> Stats:
+        self._check()
+        window = AlertQuery(since=since, until=until)
+        with self._lock:
+            found = [r for r in self.records.values() if window.matches(r)]
+        names = Counter(r.alertname for r in found)
+        return Stats(
+            total=len(found),
+            by_severity=dict(Counter(r.severity for r in found)),
+            by_status=dict(Counter(r.status for r in found)),
+            by_namespace=dict(Counter(r.namespace or "" for r in found)),
+            by_workload=dict(
+                Counter(f"{r.namespace or ''}/{r.workload.kind}/{r.workload.name}" for r in found if r.workload)
+            ),
+            top_alertnames=sorted(names.items(), key=lambda kn: (-kn[1], kn[0]))[:top],
+        )
 
     def add_inbox(self, entry_id: str, body: bytes, received_at: datetime, leased_until: datetime) -> None:
         with self._lock:

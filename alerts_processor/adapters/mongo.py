@@ -13,8 +13,10 @@ from pymongo.collection import Collection
 from pymongo.errors import DuplicateKeyError, PyMongoError
 
 from alerts_processor.adapters.codec import flat_fields, make_record
+from alerts_processor.adapters.mongo_query import query_filter
 from alerts_processor.interfaces import IAlertsRepository
 from alerts_processor.models import AlertRecord, InboxEntry, ProcessedAlert, StoreUnavailable, ts
+from alerts_processor.query import AlertQuery, Notification, Page, Stats, page_of
 
 Doc = dict[str, Any]
 
@@ -31,10 +33,23 @@ _REFRESHED = (
 )
 
 
-def _pairs(mapping: Mapping[str, str]) -> list[list[str]]:
-    # Labels are stored as [name, value] pairs, never as keys: a label named `$where` or `a.b`
-    # can then never act as an operator or a path.
-    return [[k, v] for k, v in sorted(mapping.items())]
+# Equality filters of the query API, each followed by the order (descending) it pages in.
+_QUERY_INDEXES = (
+    ("last_received_at",),
+    ("namespace", "starts_at"),
+    ("alertname", "starts_at"),
+    ("namespace", "workload_kind", "workload_name", "starts_at"),
+)
+
+
+def _pairs(mapping: Mapping[str, str]) -> list[dict[str, str]]:
+    # Labels are stored as {name, value} items, never as keys: a label named `$where` or `a.b`
+    # can then never act as an operator or a path, and $elemMatch can still query them.
+    return [{"name": k, "value": v} for k, v in sorted(mapping.items())]
+
+
+def _unpairs(items: list[dict[str, str]]) -> dict[str, str]:
+    return {item["name"]: item["value"] for item in items}
 
 
 class MongoAlertsRepository(IAlertsRepository):
@@ -57,6 +72,10 @@ class MongoAlertsRepository(IAlertsRepository):
             if not self._indexes_ready:
                 self._alerts.create_index([("starts_at", pymongo.DESCENDING), ("_id", pymongo.DESCENDING)])
                 self._alerts.create_index("fingerprint")
+                for fields in _QUERY_INDEXES:
+                    keys = [(f, pymongo.ASCENDING) for f in fields[:-1]]
+                    self._alerts.create_index([*keys, (fields[-1], pymongo.DESCENDING), ("_id", pymongo.DESCENDING)])
+                self._alerts.create_index([("labels.name", pymongo.ASCENDING), ("labels.value", pymongo.ASCENDING)])
                 self._deliveries.create_index([("alert_id", pymongo.ASCENDING), ("received_at", pymongo.ASCENDING)])
                 self._inbox.create_index([("state", pymongo.ASCENDING), ("leased_until", pymongo.ASCENDING)])
                 self._indexes_ready = True
@@ -120,9 +139,37 @@ class MongoAlertsRepository(IAlertsRepository):
         doc = self._run("get", self._alerts.find_one, {"_id": str(alert_id)})
         return _record(doc) if doc else None
 
-    def list(self, limit: int) -> Sequence[AlertRecord]:
-        cursor = self._alerts.find({}).sort([("starts_at", -1), ("_id", -1)]).limit(limit)
-        return [_record(d) for d in self._run("list", list, cursor)]
+    def query(self, query: AlertQuery) -> Page:
+        order = -1 if query.descending else 1
+        cursor = (
+            self._alerts.find(query_filter(query)).sort([(query.sort, order), ("_id", order)]).limit(query.limit + 1)
+        )
+        return page_of([_record(d) for d in self._run("query", list, cursor)], query)
+
+    def history(self, alert_id: str) -> Sequence[Notification]:
+        cursor = self._deliveries.find({"alert_id": str(alert_id)}).sort([("received_at", 1), ("_id", 1)])
+        docs = self._run("history", list, cursor)
+        return [Notification(datetime.fromisoformat(d["received_at"]), d["status"]) for d in docs]
+
+    def stats(self, since: datetime | None, until: datetime | None, top: int) -> Stats:
+        match = query_filter(AlertQuery(since=since, until=until), with_cursor=False)
+
+        def grouped(key: Any, extra: Doc | None = None) -> list[tuple[Any, int]]:
+            stages: list[Doc] = [{"$match": {**match, **(extra or {})}}, {"$group": {"_id": key, "n": {"$sum": 1}}}]
+            return [(d["_id"], int(d["n"])) for d in self._run("stats", list, self._alerts.aggregate(stages))]
+
+        workloads = grouped(
+            {"ns": "$namespace", "kind": "$workload_kind", "name": "$workload_name"}, {"workload_kind": {"$ne": None}}
+        )
+        names = sorted(grouped("$alertname"), key=lambda kn: (-kn[1], kn[0]))[:top]
+        return Stats(
+            total=sum(n for _, n in grouped(None)),
+            by_severity=dict(grouped("$severity")),
+            by_status=dict(grouped("$status")),
+            by_namespace={k or "": n for k, n in grouped("$namespace")},
+            by_workload={f"{k.get('ns') or ''}/{k['kind']}/{k['name']}": n for k, n in workloads},
+            top_alertnames=names,
+        )
 
     def add_inbox(self, entry_id: str, body: bytes, received_at: datetime, leased_until: datetime) -> None:
         self._run(
@@ -191,7 +238,7 @@ class MongoAlertsRepository(IAlertsRepository):
 
 def _record(doc: Doc) -> AlertRecord:
     row = {**doc, "id": doc["_id"]}
-    return make_record(row, dict(doc["labels"]), dict(doc["annotations"]), doc.get("enrichment"))
+    return make_record(row, _unpairs(doc["labels"]), _unpairs(doc["annotations"]), doc.get("enrichment"))
 
 
 def connect(url: str, default_database: str, timeout: float = 5.0) -> MongoAlertsRepository:

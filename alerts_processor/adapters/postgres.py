@@ -15,9 +15,10 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 
 from alerts_processor.adapters.codec import flat_fields, make_record
 from alerts_processor.adapters.postgres_schema import migrate
-from alerts_processor.adapters.sql import COLUMNS, upsert_sql
+from alerts_processor.adapters.sql import COLUMNS, POSTGRES, assemble_stats, select_page, stats_queries, upsert_sql
 from alerts_processor.interfaces import IAlertsRepository
 from alerts_processor.models import AlertRecord, InboxEntry, ProcessedAlert, StoreUnavailable
+from alerts_processor.query import AlertQuery, Notification, Page, Stats, page_of
 
 log = logging.getLogger(__name__)
 
@@ -80,10 +81,27 @@ class PostgresAlertsRepository(IAlertsRepository):
             row = cur.fetchone()
         return _record(row) if row else None
 
-    def list(self, limit: int) -> Sequence[AlertRecord]:
+    def query(self, query: AlertQuery) -> Page:
+        sql, params = select_page(query, POSTGRES)
         with self._transaction() as cur:
-            cur.execute(f"SELECT {COLUMNS} FROM alerts ORDER BY starts_at DESC, id DESC LIMIT %s", (limit,))
-            return [_record(r) for r in cur.fetchall()]
+            cur.execute(sql, params)
+            return page_of([_record(r) for r in cur.fetchall()], query)
+
+    def history(self, alert_id: str) -> Sequence[Notification]:
+        with self._transaction() as cur:
+            cur.execute(
+                "SELECT received_at, status FROM deliveries WHERE alert_id = %s ORDER BY received_at, delivery_id",
+                (alert_id,),
+            )
+            return [Notification(r["received_at"], r["status"]) for r in cur.fetchall()]
+
+    def stats(self, since: datetime | None, until: datetime | None, top: int) -> Stats:
+        results: dict[str, list[tuple[str, int]]] = {}
+        with self._transaction() as cur:
+            for name, (sql, params) in stats_queries(since, until, top, POSTGRES).items():
+                cur.execute(sql, params)
+                results[name] = [(r["k"], int(r["n"])) for r in cur.fetchall()]
+        return assemble_stats(results)
 
     def add_inbox(self, entry_id: str, body: bytes, received_at: datetime, leased_until: datetime) -> None:
         with self._transaction() as cur:

@@ -35,6 +35,15 @@ MIGRATIONS: tuple[str, ...] = (
         delivery_id TEXT PRIMARY KEY, raw TEXT NOT NULL, reason TEXT NOT NULL, received_at TIMESTAMPTZ NOT NULL
     );
     """,
+    # 2: the indexes of the query API (filters on namespace, workload, alertname; order by last_received_at).
+    """
+    CREATE INDEX alerts_last_received ON alerts (last_received_at DESC, id DESC);
+    CREATE INDEX alerts_namespace ON alerts (namespace, starts_at DESC, id DESC);
+    CREATE INDEX alerts_alertname ON alerts (alertname, starts_at DESC, id DESC);
+    DROP INDEX alerts_workload;
+    CREATE INDEX alerts_workload ON alerts (namespace, workload_kind, workload_name, starts_at DESC, id DESC);
+    CREATE INDEX alerts_suspect ON alerts (((enrichment->'release'->>'suspect')));
+    """,
 )
 
 _LOCK_KEY = 0x616C657274  # "alert": one migration at a time across workers and replicas

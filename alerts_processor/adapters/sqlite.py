@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
+from functools import lru_cache
 from pathlib import Path
 
 from alerts_processor.adapters.codec import dumps, flat_fields, make_record
-from alerts_processor.adapters.sql import COLUMNS, upsert_sql
+from alerts_processor.adapters.sql import COLUMNS, SQLITE, assemble_stats, select_page, stats_queries, upsert_sql
 from alerts_processor.interfaces import IAlertsRepository
 from alerts_processor.models import AlertRecord, InboxEntry, ProcessedAlert, StoreUnavailable, ts
+from alerts_processor.query import AlertQuery, Notification, Page, Stats, page_of
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS alerts (
@@ -27,6 +30,10 @@ CREATE TABLE IF NOT EXISTS alerts (
 );
 CREATE INDEX IF NOT EXISTS alerts_starts_at ON alerts (starts_at DESC, id DESC);
 CREATE INDEX IF NOT EXISTS alerts_fingerprint ON alerts (fingerprint);
+CREATE INDEX IF NOT EXISTS alerts_last_received ON alerts (last_received_at DESC, id DESC);
+CREATE INDEX IF NOT EXISTS alerts_namespace ON alerts (namespace, starts_at DESC, id DESC);
+CREATE INDEX IF NOT EXISTS alerts_workload ON alerts (namespace, workload_kind, workload_name, starts_at DESC, id DESC);
+CREATE INDEX IF NOT EXISTS alerts_alertname ON alerts (alertname, starts_at DESC, id DESC);
 CREATE TABLE IF NOT EXISTS deliveries (
     delivery_id TEXT PRIMARY KEY, alert_id TEXT NOT NULL, status TEXT NOT NULL, received_at TEXT NOT NULL
 ) WITHOUT ROWID;
@@ -77,6 +84,7 @@ class SqliteAlertsRepository(IAlertsRepository):
                 self._path, timeout=self._busy_timeout, isolation_level=None, check_same_thread=False
             )
             conn.row_factory = sqlite3.Row
+            conn.create_function("regexp", 2, _regexp, deterministic=True)
             conn.execute("PRAGMA journal_mode=WAL")
             # NORMAL in WAL mode: a commit survives a killed process (our promise); only an OS crash
             # may lose the last transactions, in exchange for far fewer fsyncs.
@@ -135,13 +143,27 @@ class SqliteAlertsRepository(IAlertsRepository):
                 conn.execute(_UPSERT, row)
         return bool(applied)
 
+    def query(self, query: AlertQuery) -> Page:
+        sql, params = select_page(query, SQLITE)
+        return page_of([_record(r) for r in self._query(sql, params)], query)
+
+    def history(self, alert_id: str) -> Sequence[Notification]:
+        rows = self._query(
+            "SELECT received_at, status FROM deliveries WHERE alert_id = ? ORDER BY received_at, delivery_id",
+            (alert_id,),
+        )
+        return [Notification(datetime.fromisoformat(r["received_at"]), r["status"]) for r in rows]
+
+    def stats(self, since: datetime | None, until: datetime | None, top: int) -> Stats:
+        results = {
+            name: [(r["k"], int(r["n"])) for r in self._query(sql, params)]
+            for name, (sql, params) in stats_queries(since, until, top, SQLITE).items()
+        }
+        return assemble_stats(results)
+
     def get(self, alert_id: str) -> AlertRecord | None:
         rows = self._query(f"SELECT {COLUMNS} FROM alerts WHERE id = ?", (alert_id,))
         return _record(rows[0]) if rows else None
-
-    def list(self, limit: int) -> Sequence[AlertRecord]:
-        rows = self._query(f"SELECT {COLUMNS} FROM alerts ORDER BY starts_at DESC, id DESC LIMIT ?", (limit,))
-        return [_record(r) for r in rows]
 
     def add_inbox(self, entry_id: str, body: bytes, received_at: datetime, leased_until: datetime) -> None:
         with self._transaction() as conn:
@@ -210,3 +232,13 @@ def _record(row: sqlite3.Row) -> AlertRecord:
         json.loads(row["annotations"]),
         json.loads(enrichment) if enrichment is not None else None,
     )
+
+
+@lru_cache(maxsize=256)
+def _compiled(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern)
+
+
+def _regexp(pattern: str, value: str | None) -> bool:
+    """SQLite has no REGEXP of its own; Python's re gives the same semantics as the in-memory store."""
+    return value is not None and _compiled(pattern).match(value) is not None
