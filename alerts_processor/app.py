@@ -19,7 +19,7 @@ log = logging.getLogger(__name__)
 
 def create_app(settings: Settings | None = None, overrides: Mapping[str, Any] | None = None) -> Flask:
     """A ready Flask app; `overrides` replaces container providers by name (tests pass fakes)."""
-    from alerts_processor.blueprints import alerts, health, webhook
+    from alerts_processor.blueprints import alerts, health, openapi, webhook
     from alerts_processor.blueprints.errors import register_error_handlers
 
     container = Container()
@@ -36,7 +36,7 @@ def create_app(settings: Settings | None = None, overrides: Mapping[str, Any] | 
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.extensions["container"] = container
     _track_request_ids(app)
-    for blueprint in (webhook.bp, alerts.bp, health.bp):
+    for blueprint in (webhook.bp, alerts.bp, health.bp, openapi.bp):
         app.register_blueprint(blueprint)
     install_http_metrics(app, container.metrics_registry())
     register_error_handlers(app)

@@ -13,7 +13,8 @@ JSONDict = dict[str, Any]
 
 def ts(value: datetime) -> str:
     """The timestamp text of records: UTC, fixed width, microseconds, so lexical order is time order."""
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    # isoformat pads the year to four digits (strftime's %Y does not below 1000 on glibc).
+    return value.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
 class ValidationStatus(enum.StrEnum):

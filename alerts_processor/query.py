@@ -15,7 +15,11 @@ from alerts_processor.models import AlertRecord, AlertsProcessorError, ts
 SORT_FIELDS = ("starts_at", "last_received_at")
 MATCH_OPS = ("=", "!=", "=~", "!~")
 LABEL_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
-_MATCHER = re.compile(r'^\s*([a-zA-Z_][a-zA-Z0-9_]*)\s*(=~|!~|!=|=)\s*"((?:[^"\\]|\\.)*)"\s*$')
+MATCHER_PATTERN = r'^\s*([a-zA-Z_][a-zA-Z0-9_]*)\s*(=~|!~|!=|=)\s*"((?:[^"\\]|\\.)*)"\s*$'
+_MATCHER = re.compile(MATCHER_PATTERN)
+# \" \\ \n \t are escapes; any other backslash is kept, so `pod=~"web-\d+"` means what it says.
+_ESCAPE = re.compile(r"\\(.)")
+_ESCAPES = {'"': '"', "\\": "\\", "n": "\n", "t": "\t"}
 
 
 class QueryError(AlertsProcessorError):
@@ -57,8 +61,7 @@ def parse_matcher(text: str) -> LabelMatcher:
     if match is None:
         raise QueryError("filter", f'{text[:100]!r} is not a matcher like name="value", name!="v", name=~"re"')
     name, op, raw = match.groups()
-    value = json.loads(f'"{raw}"') if "\\" in raw else raw
-    matcher = LabelMatcher(name, op, value)
+    matcher = LabelMatcher(name, op, _ESCAPE.sub(lambda m: _ESCAPES.get(m.group(1), m.group(0)), raw))
     if op in ("=~", "!~"):
         try:
             matcher.regex  # noqa: B018 (compiled to validate it)

@@ -58,7 +58,7 @@ def payload_schema(limits: PayloadLimits = PayloadLimits()) -> dict[str, Any]:
         "type": "object",
         "required": ["version", "status", "receiver", "alerts"],
         "properties": {
-            "version": {"type": "string"},
+            "version": {"const": SUPPORTED_VERSION},
             "status": {"enum": ["firing", "resolved"]},
             "receiver": {"type": "string", "maxLength": 256},
             "alerts": {"type": "array", "items": alert, "maxItems": limits.max_alerts},

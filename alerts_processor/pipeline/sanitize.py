@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 
 from alerts_processor.interfaces import ISanitizer
-from alerts_processor.models import InvalidAlert, RawAlert, SanitizedAlert, WorkloadRef
+from alerts_processor.models import InvalidAlert, RawAlert, SanitizedAlert, WorkloadRef, ts
 
 _FNV_OFFSET = 0xCBF29CE484222325
 _FNV_PRIME = 0x100000001B3
@@ -59,7 +59,10 @@ def parse_timestamp(value: str, field_name: str) -> datetime | None:
         raise InvalidAlert(f"{field_name} {value[:64]!r} has no time zone")
     if parsed.year == _ZERO_TIME_YEAR:
         return None
-    return parsed.astimezone(UTC)
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError:  # 9999-12-31T23:00:00-05:00 is past the last representable instant
+        raise InvalidAlert(f"{field_name} {value[:64]!r} is out of range") from None
 
 
 def normalise_severity(value: str | None) -> str:
@@ -90,7 +93,8 @@ def _is_exporter_pod(labels: Mapping[str, str], pod: str) -> bool:
 
 def record_id(fingerprint: str, starts_at: datetime) -> str:
     """One id per episode: the fingerprint plus the start time (UTC, microseconds)."""
-    return f"{fingerprint}-{starts_at.strftime('%Y%m%dT%H%M%S%fZ')}"
+    compact = ts(starts_at).replace("-", "").replace(":", "").replace(".", "")
+    return f"{fingerprint}-{compact}"
 
 
 class Sanitizer(ISanitizer):
