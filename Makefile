@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint unit docs venv clean
+.PHONY: run test lint unit docs bench bench-smoke venv clean
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -23,8 +23,8 @@ run: $(VENV)/.runtime  ## serve with gunicorn on ALERTS_BIND (default 127.0.0.1:
 	$(BIN)/gunicorn -c gunicorn.conf.py wsgi:app
 
 lint: $(VENV)/.dev  ## ruff and mypy --strict
-	$(BIN)/ruff check alerts_processor tests wsgi.py gunicorn.conf.py
-	$(BIN)/ruff format --check alerts_processor tests wsgi.py gunicorn.conf.py
+	$(BIN)/ruff check alerts_processor tests bench wsgi.py gunicorn.conf.py
+	$(BIN)/ruff format --check alerts_processor tests bench wsgi.py gunicorn.conf.py
 	$(BIN)/mypy
 
 test: lint  ## lint, then the whole suite (end-to-end tests need prometheus-alertmanager installed)
@@ -38,3 +38,9 @@ unit: $(VENV)/.dev  ## the fast unit tests only
 
 clean:
 	rm -rf $(VENV) var .mypy_cache .pytest_cache .ruff_cache
+
+bench: $(VENV)/.dev  ## the benchmark: service vs floor, end to end; table + bench/results/latest.json
+	$(BIN)/python -m bench.run
+
+bench-smoke: $(VENV)/.dev  ## a few seconds of the same, to keep it working (run by .ci/run)
+	$(BIN)/python -m bench.run --smoke

@@ -57,5 +57,5 @@ def worker_exit(server: object, worker: object) -> None:
     from alerts_processor.app import shutdown_app
 
     app = getattr(worker, "wsgi", None)  # the loaded wsgi:app
-    if isinstance(app, Flask):
+    if isinstance(app, Flask) and "container" in app.extensions:
         shutdown_app(app)

@@ -12,6 +12,7 @@ from alerts_processor.adapters.kubernetes import build_k8s_client
 from alerts_processor.adapters.metrics import PrometheusMetrics
 from alerts_processor.config import Settings
 from alerts_processor.interfaces import IAlertsRepository, IK8sClient, IMetrics
+from alerts_processor.pipeline.committer import GroupCommitter
 from alerts_processor.pipeline.enrich import Enricher
 from alerts_processor.pipeline.k8s_cache import CachingK8sClient
 from alerts_processor.pipeline.payload import PayloadLimits, PayloadParser
@@ -35,6 +36,13 @@ def executor_resource(threads: int) -> Iterator[ThreadPoolExecutor]:
     executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="pipeline")
     yield executor
     executor.shutdown(wait=True)
+
+
+def committer_resource(repository: IAlertsRepository, metrics: IMetrics) -> Iterator[GroupCommitter]:
+    """The group-commit writer thread; stopped after the pool drained, so it writes what the pool prepared."""
+    committer = GroupCommitter(repository, metrics)
+    yield committer
+    committer.stop()
 
 
 def sweeper_resource(
@@ -84,9 +92,11 @@ class Container(containers.DeclarativeContainer):
     executor = providers.Resource(executor_resource, settings.provided.pipeline_threads)
     parser = providers.Singleton(payload_parser, settings)
     processor = providers.Singleton(AlertProcessor, sanitizer, validator, enricher, repository, metrics)
+    committer = providers.Resource(committer_resource, repository, metrics)
     pipeline = providers.Singleton(
         PipelineService,
         processor=processor,
+        committer=committer,
         parser=parser,
         repository=repository,
         executor=executor,

@@ -71,6 +71,10 @@ class IAlertsRepository(abc.ABC):
     def save(self, processed: ProcessedAlert) -> bool:
         """Apply one delivery to its episode record; False if this delivery was already applied."""
 
+    def save_many(self, items: Sequence[ProcessedAlert]) -> list[bool]:
+        """Apply several deliveries (the group commit); stores with transactions do it in one."""
+        return [self.save(item) for item in items]
+
     @abc.abstractmethod
     def get(self, alert_id: str) -> AlertRecord | None:
         """One record by id."""

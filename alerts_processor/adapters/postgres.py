@@ -25,6 +25,20 @@ log = logging.getLogger(__name__)
 _UPSERT = upsert_sql("%({})s", "LEAST", "GREATEST")
 
 
+_DELIVERY = (
+    "INSERT INTO deliveries (delivery_id, alert_id, status, received_at) VALUES (%s, %s, %s, %s) ON CONFLICT DO NOTHING"
+)
+
+
+def _row(processed: ProcessedAlert) -> dict[str, Any]:
+    row: dict[str, Any] = flat_fields(processed)
+    row["labels"] = Jsonb(dict(processed.alert.labels))
+    row["annotations"] = Jsonb(dict(processed.alert.annotations))
+    row["enrichment"] = None if processed.enrichment is None else Jsonb(processed.enrichment)
+    row["delivery_id"] = processed.delivery.delivery_id
+    return row
+
+
 class PostgresAlertsRepository(IAlertsRepository):
     """Pooled connections; the schema is created or migrated on first use, under an advisory lock."""
 
@@ -60,19 +74,20 @@ class PostgresAlertsRepository(IAlertsRepository):
             ) from exc
 
     def save(self, processed: ProcessedAlert) -> bool:
-        row: dict[str, Any] = flat_fields(processed)
-        row["labels"] = Jsonb(dict(processed.alert.labels))
-        row["annotations"] = Jsonb(dict(processed.alert.annotations))
-        row["enrichment"] = None if processed.enrichment is None else Jsonb(processed.enrichment)
+        return self.save_many([processed])[0]
+
+    def save_many(self, items: Sequence[ProcessedAlert]) -> list[bool]:
+        rows = [_row(item) for item in items]
+        # Rows locked in id order: two replicas committing overlapping groups cannot deadlock.
+        order = sorted(range(len(rows)), key=lambda i: (rows[i]["id"], rows[i]["delivery_id"]))
+        applied = [False] * len(rows)
         with self._transaction() as cur:
-            cur.execute(
-                "INSERT INTO deliveries (delivery_id, alert_id, status, received_at) VALUES (%s, %s, %s, %s) "
-                "ON CONFLICT DO NOTHING",
-                (processed.delivery.delivery_id, row["id"], row["status"], row["last_received_at"]),
-            )
-            applied = cur.rowcount == 1
-            if applied:
-                cur.execute(_UPSERT, row)
+            for i in order:
+                row = rows[i]
+                cur.execute(_DELIVERY, (row["delivery_id"], row["id"], row["status"], row["last_received_at"]))
+                if cur.rowcount == 1:
+                    cur.execute(_UPSERT, row)
+                    applied[i] = True
         return applied
 
     def get(self, alert_id: str) -> AlertRecord | None:

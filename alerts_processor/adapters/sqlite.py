@@ -49,6 +49,18 @@ CREATE TABLE IF NOT EXISTS dead_letters (
 """
 
 _UPSERT = upsert_sql(":{}", "min", "max")
+_DELIVERY = (
+    "INSERT INTO deliveries (delivery_id, alert_id, status, received_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING"
+)
+
+
+def _row(processed: ProcessedAlert) -> dict[str, object]:
+    row: dict[str, object] = flat_fields(processed)
+    row["labels"] = dumps(processed.alert.labels)
+    row["annotations"] = dumps(processed.alert.annotations)
+    row["enrichment"] = None if processed.enrichment is None else dumps(processed.enrichment)
+    row["delivery_id"] = processed.delivery.delivery_id
+    return row
 
 
 def sqlite_path(url: str) -> str:
@@ -128,20 +140,19 @@ class SqliteAlertsRepository(IAlertsRepository):
             raise StoreUnavailable(f"sqlite: {exc}") from exc
 
     def save(self, processed: ProcessedAlert) -> bool:
-        row = flat_fields(processed)
-        row["labels"] = dumps(processed.alert.labels)
-        row["annotations"] = dumps(processed.alert.annotations)
-        row["enrichment"] = None if processed.enrichment is None else dumps(processed.enrichment)
-        delivery = processed.delivery
+        return self.save_many([processed])[0]
+
+    def save_many(self, items: Sequence[ProcessedAlert]) -> list[bool]:
+        rows = [_row(item) for item in items]  # encoded before the write lock is taken
+        applied: list[bool] = []
         with self._transaction() as conn:
-            applied = conn.execute(
-                "INSERT INTO deliveries (delivery_id, alert_id, status, received_at) VALUES (?, ?, ?, ?) "
-                "ON CONFLICT DO NOTHING",
-                (delivery.delivery_id, row["id"], row["status"], row["last_received_at"]),
-            ).rowcount
-            if applied:
-                conn.execute(_UPSERT, row)
-        return bool(applied)
+            for row in rows:
+                fresh = conn.execute(_DELIVERY, (row["delivery_id"], row["id"], row["status"],
+                                                 row["last_received_at"])).rowcount  # fmt: skip
+                if fresh:
+                    conn.execute(_UPSERT, row)
+                applied.append(bool(fresh))
+        return applied
 
     def query(self, query: AlertQuery) -> Page:
         sql, params = select_page(query, SQLITE)

@@ -17,7 +17,6 @@ from alerts_processor.models import (
     ProcessedAlert,
     RawAlert,
     SanitizedAlert,
-    StoreUnavailable,
     ValidatedAlert,
     Validation,
     ValidationStatus,
@@ -56,38 +55,23 @@ class AlertProcessor:
         with self._timed(stage):
             return work()
 
-    def process(self, raw: RawAlert, delivery: Delivery) -> bool:
-        """True once the alert is stored (or dead-lettered); False when the store failed (replayed later)."""
-        validation = "none"
+    def prepare(self, raw: RawAlert, delivery: Delivery) -> ProcessedAlert | None:
+        """Sanitize, validate and enrich; None when the alert was dead-lettered instead (raises StoreUnavailable)."""
         try:
-            try:
-                alert = self._stage("sanitize", lambda: self._sanitizer.sanitize(raw))
-            except InvalidAlert as invalid:
-                self._dead_letter(raw, delivery, str(invalid))
-                self._metrics.alert_processed("dead_letter", validation)
-                return True
-            validated = self._stage("validate", lambda: self._validate(alert))
-            validation = validated.validation.status.value
-            enriched = self._stage("enrich", lambda: self._enricher.enrich(validated))
-            processed = ProcessedAlert(
-                alert=alert,
-                validation=validated.validation,
-                workload=validated.workload,
-                enrichment=enriched.enrichment,
-                delivery=delivery,
-            )
-            applied = self._stage("store", lambda: self._repository.save(processed))
-        except StoreUnavailable as exc:
-            self._metrics.store_error("save")
-            self._metrics.alert_processed("store_error", validation)
-            log.warning(
-                "store unavailable; alert left in the inbox",
-                extra={"delivery_id": delivery.delivery_id, "error": str(exc)},
-            )
-            return False
-        self._metrics.alert_processed("stored" if applied else "duplicate", validation)
-        log.debug("alert stored", extra={"alert_id": alert.id, "delivery_id": delivery.delivery_id})
-        return True
+            alert = self._stage("sanitize", lambda: self._sanitizer.sanitize(raw))
+        except InvalidAlert as invalid:
+            self._dead_letter(raw, delivery, str(invalid))
+            self._metrics.alert_processed("dead_letter", "none")
+            return None
+        validated = self._stage("validate", lambda: self._validate(alert))
+        enriched = self._stage("enrich", lambda: self._enricher.enrich(validated))
+        return ProcessedAlert(
+            alert=alert,
+            validation=validated.validation,
+            workload=validated.workload,
+            enrichment=enriched.enrichment,
+            delivery=delivery,
+        )
 
     def _dead_letter(self, raw: RawAlert, delivery: Delivery, reason: str) -> None:
         raw_json = json.dumps(asdict(raw), default=dict, sort_keys=True)

@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 from alerts_processor.interfaces import IAlertsRepository, IMetrics
 from alerts_processor.models import AlertmanagerPayload, Delivery, QueueFull, RawAlert, StoreUnavailable
 from alerts_processor.pipeline.capacity import Capacity
+from alerts_processor.pipeline.committer import GroupCommitter
 from alerts_processor.pipeline.inflight import InFlight
 from alerts_processor.pipeline.payload import PayloadError, PayloadParser
 from alerts_processor.pipeline.processor import AlertProcessor
@@ -31,6 +32,7 @@ class PipelineService:
     def __init__(
         self,
         processor: AlertProcessor,
+        committer: GroupCommitter,
         parser: PayloadParser,
         repository: IAlertsRepository,
         executor: Executor,
@@ -41,6 +43,7 @@ class PipelineService:
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self._processor = processor
+        self._committer = committer
         self._parser = parser
         self._metrics = metrics
         self._repository = repository
@@ -118,13 +121,23 @@ class PipelineService:
 
     def _run(self, raw: RawAlert, delivery: Delivery, entry_id: str) -> None:
         try:
-            stored = self._processor.process(raw, delivery)
+            processed = self._processor.prepare(raw, delivery)
+        except StoreUnavailable:
+            self._metrics.store_error("dead_letter")
+            self._complete(entry_id, False)
+            return
         except Exception:  # a bug must not kill the pool thread or leave the slot taken
             log.exception("alert processing failed", extra={"delivery_id": delivery.delivery_id})
-            stored = False
-        finally:
-            self.capacity.release(1)
-            self._metrics.queue_depth(self.capacity.in_use)
+            self._complete(entry_id, False)
+            return
+        if processed is None:
+            self._complete(entry_id, True)
+            return
+        self._committer.submit(processed, lambda stored: self._complete(entry_id, stored))
+
+    def _complete(self, entry_id: str, stored: bool) -> None:
+        self.capacity.release(1)
+        self._metrics.queue_depth(self.capacity.in_use)
         if self._inflight.done(entry_id, stored):
             self._finish(entry_id)  # on failure the lease lapses and the entry is replayed
 

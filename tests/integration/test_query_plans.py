@@ -13,6 +13,7 @@ from alerts_processor.adapters.postgres import PostgresAlertsRepository
 from alerts_processor.adapters.sql import POSTGRES, SQLITE, select_page
 from alerts_processor.adapters.sqlite import SqliteAlertsRepository
 from alerts_processor.query import AlertQuery, Cursor, parse_matcher
+from bench.fill import postgres_rows, sqlite_rows
 
 ROWS = 100_000
 QUERIES = {
@@ -30,27 +31,11 @@ QUERIES = {
 ESTIMATED = {"namespace + label matcher"}
 
 
-def _sqlite_rows() -> str:
-    # Generated in SQL: 100k episodes over 30 namespaces, 20 alertnames, 10 workloads per namespace.
-    return f"""
-    WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < {ROWS - 1})
-    INSERT INTO alerts SELECT printf('%016x-%d', i, i), printf('%016x', i), 'Alert' || (i % 20),
-        CASE i % 3 WHEN 0 THEN 'critical' ELSE 'warning' END, 'firing', 'ns' || (i % 30), 'svc' || (i % 10),
-        'Deployment', 'svc' || (i % 10),
-        strftime('%Y-%m-%dT%H:%M:%f000Z', '2026-01-01', '+' || (i * 60) || ' seconds'), NULL,
-        json_object('alertname', 'Alert' || (i % 20), 'severity', CASE i % 3 WHEN 0 THEN 'critical' ELSE 'warning' END),
-        '{{}}', '', 'r', 'g', 'valid', NULL, NULL, 1,
-        strftime('%Y-%m-%dT%H:%M:%f000Z', '2026-01-01', '+' || (i * 61) || ' seconds'),
-        strftime('%Y-%m-%dT%H:%M:%f000Z', '2026-01-01', '+' || (i * 61) || ' seconds')
-    FROM n
-    """
-
-
 def test_sqlite_plans_use_indexes(tmp_path: Path) -> None:
     path = str(tmp_path / "big.db")
     SqliteAlertsRepository(path).ping()  # creates the schema
     conn = sqlite3.connect(path)
-    conn.execute(_sqlite_rows())
+    conn.execute(sqlite_rows(ROWS))
     conn.commit()
     conn.execute("ANALYZE")
     assert conn.execute("SELECT count(*) FROM alerts").fetchone()[0] == ROWS
@@ -66,17 +51,7 @@ def test_sqlite_plans_use_indexes(tmp_path: Path) -> None:
 def test_postgres_plans_use_indexes(postgres_url: str) -> None:
     PostgresAlertsRepository(postgres_url).ping()  # creates and migrates the schema
     with psycopg.connect(postgres_url, autocommit=True) as conn:
-        conn.execute(f"""
-            INSERT INTO alerts SELECT lpad(to_hex(i), 16, '0') || '-' || i, lpad(to_hex(i), 16, '0'),
-                'Alert' || (i % 20), CASE i % 3 WHEN 0 THEN 'critical' ELSE 'warning' END, 'firing',
-                'ns' || (i % 30), 'svc' || (i % 10), 'Deployment', 'svc' || (i % 10),
-                timestamptz '2026-01-01' + i * interval '1 minute', NULL,
-                jsonb_build_object('alertname', 'Alert' || (i % 20),
-                                   'severity', CASE i % 3 WHEN 0 THEN 'critical' ELSE 'warning' END),
-                '{{}}', '', 'r', 'g', 'valid', NULL, NULL, 1,
-                timestamptz '2026-01-01' + i * interval '61 seconds',
-                timestamptz '2026-01-01' + i * interval '61 seconds'
-            FROM generate_series(0, {ROWS - 1}) AS i""")  # fmt: skip
+        conn.execute(postgres_rows(ROWS))
         conn.execute("ANALYZE alerts")
         for name, query in QUERIES.items():
             sql, params = select_page(query, POSTGRES)

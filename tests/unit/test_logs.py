@@ -6,6 +6,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from alerts_processor.logs import _RequestIdFilter, new_request_id, request_id
 from alerts_processor.models import SanitizedAlert, ValidatedAlert
+from alerts_processor.pipeline.committer import GroupCommitter
 from alerts_processor.pipeline.enrich import Enricher
 from alerts_processor.pipeline.payload import PayloadParser, parse_payload
 from alerts_processor.pipeline.processor import AlertProcessor
@@ -56,7 +57,8 @@ def test_the_request_id_travels_with_each_alert_into_the_pool() -> None:
     validator, repo, metrics = SpyValidator(), InMemoryAlertsRepository(), RecordingMetrics()
     with ThreadPoolExecutor(3) as pool:
         processor = AlertProcessor(Sanitizer(), validator, Enricher(FakeK8sClient()), repo, metrics)
-        service = PipelineService(processor, PayloadParser(), repo, pool, metrics, 100, 30, 3)
+        committer = GroupCommitter(repo, metrics)
+        service = PipelineService(processor, committer, PayloadParser(), repo, pool, metrics, 100, 30, 3)
         token = request_id.set("req-from-alertmanager")
         try:
             document = sample("app-batch-mixed")
@@ -64,4 +66,5 @@ def test_the_request_id_travels_with_each_alert_into_the_pool() -> None:
         finally:
             request_id.reset(token)
         wait_until(lambda: len(validator.seen) == 3)
+    committer.stop()
     assert validator.seen == ["req-from-alertmanager"] * 3

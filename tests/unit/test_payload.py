@@ -24,9 +24,9 @@ def test_optional_fields_default() -> None:
 @pytest.mark.parametrize(
     ("document", "code", "needle"),
     [
-        ([], "invalid_payload", "not of type 'object'"),
+        ([], "invalid_payload", 'not of type "object"'),
         ({"version": "3", "status": "firing", "receiver": "r", "alerts": []}, "unsupported_version", "'3'"),
-        ({"status": "firing", "receiver": "r", "alerts": []}, "invalid_payload", "'version' is a required property"),
+        ({"status": "firing", "receiver": "r", "alerts": []}, "invalid_payload", '"version" is a required property'),
         (payload() | {"alerts": {}}, "invalid_payload", "payload.alerts"),
         (payload(alert() | {"status": "pending"}), "invalid_payload", "payload.alerts[0].status"),
         (payload(alert() | {"labels": {"a": 1}}), "invalid_payload", "payload.alerts[0].labels.a"),

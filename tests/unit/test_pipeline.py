@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from alerts_processor.models import QueueFull, StoreUnavailable, ValidatedAlert, ValidationStatus
+from alerts_processor.pipeline.committer import GroupCommitter
 from alerts_processor.pipeline.enrich import Enricher
 from alerts_processor.pipeline.payload import PayloadParser, parse_payload
 from alerts_processor.pipeline.processor import AlertProcessor
@@ -42,11 +43,16 @@ def repo() -> InMemoryAlertsRepository:
     return InMemoryAlertsRepository()
 
 
+COMMITTERS: list[GroupCommitter] = []
+
+
 @pytest.fixture
 def executor() -> Iterator[ThreadPoolExecutor]:
     pool = ThreadPoolExecutor(4)
     yield pool
     pool.shutdown(wait=True)
+    while COMMITTERS:
+        COMMITTERS.pop().stop()
 
 
 def make_service(
@@ -60,8 +66,11 @@ def make_service(
     k8s = FakeK8sClient(namespaces=["prod"])
     metrics = metrics or RecordingMetrics()
     processor = AlertProcessor(Sanitizer(), validator or Validator(k8s), Enricher(k8s), repo, metrics)
+    committer = GroupCommitter(repo, metrics)
+    COMMITTERS.append(committer)
     return PipelineService(
         processor,
+        committer,
         PayloadParser(),
         repo,
         executor,

@@ -1,0 +1,86 @@
+"""GroupCommitter: one writer thread stores processed alerts many to a transaction (group commit)."""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable
+
+from alerts_processor.interfaces import IAlertsRepository, IMetrics
+from alerts_processor.models import ProcessedAlert, StoreUnavailable
+
+log = logging.getLogger(__name__)
+Done = Callable[[bool], None]
+_STOP = object()
+
+
+class GroupCommitter:
+    """Gathers the writes of alerts prepared in parallel into one transaction per round.
+
+    A commit's fixed cost is then shared by every alert waiting for it.
+    """
+
+    def __init__(self, repository: IAlertsRepository, metrics: IMetrics, max_batch: int = 500) -> None:
+        self._repository = repository
+        self._metrics = metrics
+        self._max_batch = max_batch
+        self._queue: queue.SimpleQueue[object] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._loop, name="group-commit", daemon=True)
+        self._started = False
+        self._lock = threading.Lock()
+
+    def submit(self, item: ProcessedAlert, done: Done) -> None:
+        """Store `item` soon; `done(stored)` is called from the writer thread (False: the store failed)."""
+        with self._lock:
+            if not self._started:
+                self._thread.start()
+                self._started = True
+        self._queue.put((item, done))
+
+    def stop(self) -> None:
+        """Write what is queued, then end the writer thread."""
+        with self._lock:
+            if not self._started:
+                return
+        self._queue.put(_STOP)
+        self._thread.join()
+
+    def _loop(self) -> None:
+        while True:
+            batch: list[tuple[ProcessedAlert, Done]] = []
+            stopping = False
+            entry = self._queue.get()
+            while True:
+                if entry is _STOP:
+                    stopping = True
+                    break
+                batch.append(entry)  # type: ignore[arg-type]
+                if len(batch) >= self._max_batch:
+                    break
+                try:
+                    entry = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+            if batch:
+                self._write(batch)
+            if stopping:
+                return
+
+    def _write(self, batch: list[tuple[ProcessedAlert, Done]]) -> None:
+        started = time.perf_counter()
+        try:
+            applied = self._repository.save_many([item for item, _ in batch])
+        except StoreUnavailable as exc:
+            self._metrics.store_error("save")
+            log.warning("store unavailable; alerts left in the inbox", extra={"alerts": len(batch), "error": str(exc)})
+            for item, done in batch:
+                self._metrics.alert_processed("store_error", item.validation.status.value)
+                done(False)
+            return
+        elapsed = time.perf_counter() - started
+        for (item, done), fresh in zip(batch, applied, strict=True):
+            self._metrics.stage_duration("store", elapsed)
+            self._metrics.alert_processed("stored" if fresh else "duplicate", item.validation.status.value)
+            done(True)

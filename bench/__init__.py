@@ -1,0 +1,1 @@
+"""The benchmark (`make bench`): the service under load, end to end, beside a minimal floor app."""

@@ -1,0 +1,42 @@
+"""A fake Kubernetes API server for the benchmark, in its own process: N deployments with ReplicaSets and pods."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import threading
+from pathlib import Path
+
+from tests import kube_api as k
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--deployments", type=int, default=100)
+    parser.add_argument("--latency", type=float, default=0.002)
+    parser.add_argument("--kubeconfig", type=Path, required=True)
+    parser.add_argument("--stats", type=Path, required=True, help="file the call count is written to on SIGUSR1")
+    args = parser.parse_args()
+    api = k.FakeKubeApi().start()
+    api.add(k.namespace("bench"))
+    for d in range(args.deployments):
+        name = f"svc{d}"
+        api.add(k.deployment("bench", name, revision="2"), k.replicaset("bench", name, "abc", revision="2"),
+                k.pod("bench", f"{name}-abc-x1", "ReplicaSet", f"{name}-abc"))  # fmt: skip
+    api.latency = args.latency
+    api.write_kubeconfig(args.kubeconfig)
+    done = threading.Event()
+
+    def report(*_: object) -> None:
+        args.stats.write_text(json.dumps({"calls": api.total_calls()}))
+
+    signal.signal(signal.SIGUSR1, report)
+    signal.signal(signal.SIGTERM, lambda *_: done.set())
+    report()
+    done.wait()
+    api.stop()
+
+
+if __name__ == "__main__":
+    main()

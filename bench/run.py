@@ -1,0 +1,187 @@
+"""`make bench`: the service end to end beside the floor app; prints a table and writes bench/results/latest.json."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing
+import shutil
+import sqlite3
+import statistics
+import time
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from bench.load import Plan, client, payload
+from bench.server import ROOT, Gunicorn, KubeServer
+
+RESULTS = ROOT / "bench" / "results"
+
+
+def applied_sqlite(path: Path, sql: str) -> Callable[[], int]:
+    def count() -> int:
+        try:
+            with sqlite3.connect(path, timeout=10) as conn:
+                return int(conn.execute(sql).fetchone()[0] or 0)
+        except sqlite3.OperationalError:  # the table does not exist yet
+            return 0
+
+    return count
+
+
+def run_clients(plans: list[Plan]) -> dict[str, Any]:
+    """Run one load process per plan; merge what they saw."""
+    queue: multiprocessing.Queue[dict[str, Any]] = multiprocessing.Queue()
+    procs = [multiprocessing.Process(target=client, args=(i, plan, queue)) for i, plan in enumerate(plans)]
+    for proc in procs:
+        proc.start()
+    parts = [queue.get(timeout=max(p.seconds for p in plans) + 120) for _ in procs]
+    for proc in procs:
+        proc.join(30)
+    latencies = sorted(x for part in parts for x in part["latencies"])
+    answers: dict[str, int] = {}
+    for part in parts:
+        for status, n in part["answers"].items():
+            answers[status] = answers.get(status, 0) + n
+    return {"acked": sum(p["acked"] for p in parts), "latencies": latencies, "answers": answers}
+
+
+def wait_for(count: Callable[[], int], target: int, timeout: float = 300) -> float:
+    deadline = time.monotonic() + timeout
+    while count() < target:
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"only {count()} of {target} deliveries stored after {timeout}s")
+        time.sleep(0.02)
+    return time.monotonic()
+
+
+def quantiles(latencies: list[float]) -> dict[str, float]:
+    if not latencies:
+        return {"p50_ms": 0.0, "p99_ms": 0.0, "max_ms": 0.0}
+    q = statistics.quantiles(latencies, n=100, method="inclusive") if len(latencies) > 1 else latencies * 99
+    return {"p50_ms": q[49] * 1000, "p99_ms": q[98] * 1000, "max_ms": latencies[-1] * 1000}
+
+
+def phase(
+    name: str,
+    args: argparse.Namespace,
+    *,
+    floor: bool = False,
+    rate: float | None = None,
+    sizes: tuple[int, ...] = (1, 10, 100),
+    weights: tuple[float, ...] = (0.2, 0.5, 0.3),
+    clients: int = 3,
+    deployments: int | None = None,
+    latency: float | None = None,
+    warm: bool = True,
+) -> dict[str, Any]:
+    """One measured run on a fresh store and fresh processes."""
+    work = ROOT / "var" / "bench" / name
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    deployments = deployments or args.deployments
+    kube = None if floor else KubeServer(work, deployments, args.latency if latency is None else latency)
+    db = work / "store.db"
+    if floor:
+        server = Gunicorn("bench.floor_app:app", {"FLOOR_DB": str(db)}, work / "gunicorn.log")
+        count = applied_sqlite(db, "SELECT sum(n) FROM floor")
+    else:
+        assert kube is not None
+        env = {"ALERTS_STORE_URL": f"sqlite:///{db}", "ALERTS_K8S_MODE": "kubeconfig",
+               "ALERTS_KUBECONFIG": str(kube.kubeconfig), "ALERTS_QUEUE_MAX": "100000"}  # fmt: skip
+        server = Gunicorn("wsgi:app", env, work / "gunicorn.log")
+        count = applied_sqlite(db, "SELECT count(*) FROM deliveries")
+    try:
+        base = 0
+        if warm:  # every deployment and pod once, so the cache is warm (the steady state)
+            alerts = [{"status": "firing", "labels": {"alertname": "Warmup", "namespace": "bench", label: value},
+                       "startsAt": "2026-01-01T00:00:00Z"}
+                      for d in range(deployments)
+                      for label, value in (("deployment", f"svc{d}"), ("pod", f"svc{d}-abc-x1"))]  # fmt: skip
+            body = json.dumps(payload(alerts)).encode()
+            headers = {"Content-Type": "application/json"}
+            request = urllib.request.Request(server.url + "/webhooks/alertmanager", body, headers)
+            urllib.request.urlopen(request, timeout=60).read()
+            base = len(alerts)
+            wait_for(count, base)
+        calls0 = kube.calls() if kube else 0
+        cpu0 = server.cpu_seconds()
+        started = time.monotonic()
+        plans = [Plan(server.url + "/webhooks/alertmanager", args.seconds, rate / clients / _mean(sizes, weights)
+                      if rate else None, sizes, weights, deployments) for _ in range(clients)]  # fmt: skip
+        seen = run_clients(plans)
+        done = wait_for(count, base + seen["acked"])
+        cpu = server.cpu_seconds() - cpu0
+        calls = (kube.calls() - calls0) if kube else 0
+    finally:
+        server.stop()
+        if kube:
+            kube.stop()
+    alerts = seen["acked"]
+    return {
+        "phase": name, "alerts": alerts, "seconds": round(done - started, 3),
+        "alerts_per_s": round(alerts / (done - started), 1), "offered_alerts_per_s": rate,
+        **{k: round(v, 2) for k, v in quantiles(seen["latencies"]).items()},
+        "answers": seen["answers"], "k8s_calls_per_alert": round(calls / alerts, 4) if alerts and kube else None,
+        "peak_rss_mb": round(server.peak_rss / 2**20, 1), "cpu_s_per_1000_alerts": round(1000 * cpu / alerts, 3)
+        if alerts else None,
+    }  # fmt: skip
+
+
+def _mean(sizes: tuple[int, ...], weights: tuple[float, ...]) -> float:
+    return sum(s * w for s, w in zip(sizes, weights, strict=True)) / sum(weights)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--seconds", type=float, default=10.0, help="load time of each phase")
+    parser.add_argument("--deployments", type=int, default=100)
+    parser.add_argument("--latency", type=float, default=0.002, help="fake API server latency (s)")
+    parser.add_argument("--query-rows", type=int, default=1_000_000)
+    parser.add_argument("--smoke", action="store_true", help="a few seconds, to keep the benchmark working")
+    args = parser.parse_args()
+    if args.smoke:
+        args.seconds, args.deployments, args.query_rows = 1.5, 10, 20_000
+    from bench.query_bench import query_phase
+
+    runs = [
+        phase("throughput", args),
+        phase("floor", args, floor=True),
+        phase("latency@2000/s", args, rate=2000, sizes=(10,), weights=(1.0,), clients=2),
+        phase(
+            "cold cache, 1000 deployments, 5 ms",
+            args,
+            deployments=10 if args.smoke else 1000,
+            latency=0.005,
+            warm=False,
+        ),
+    ]
+    ours, floor = runs[0]["alerts_per_s"], runs[1]["alerts_per_s"]
+    queries = query_phase(args.query_rows)
+    result = {"when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "settings": vars(args), "runs": runs,
+              "ratio_to_floor": round(ours / floor, 3) if floor else None, "queries": queries}  # fmt: skip
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "latest.json").write_text(json.dumps(result, indent=2) + "\n")
+    print(table(result))
+
+
+def table(result: dict[str, Any]) -> str:
+    head = f"{'phase':38} {'alerts':>7} {'alerts/s':>9} {'p50 ms':>7} {'p99 ms':>7} {'max ms':>7} {'k8s/alert':>9} " \
+           f"{'RSS MB':>7} {'CPU s/1k':>8}"  # fmt: skip
+    lines = [head, "-" * len(head)]
+    for r in result["runs"]:
+        k8s = "-" if r["k8s_calls_per_alert"] is None else f"{r['k8s_calls_per_alert']:.4f}"
+        lines.append(f"{r['phase']:38} {r['alerts']:>7} {r['alerts_per_s']:>9.0f} {r['p50_ms']:>7.1f} "
+                     f"{r['p99_ms']:>7.1f} {r['max_ms']:>7.1f} {k8s:>9} {r['peak_rss_mb']:>7.0f} "
+                     f"{r['cpu_s_per_1000_alerts'] or 0:>8.3f}")  # fmt: skip
+    lines.append(f"\nthroughput / floor = {result['ratio_to_floor']}")
+    lines.append(f"\n{'query':38} {'rows':>9} {'p50 ms':>7} {'p99 ms':>7}")
+    lines += [f"{q['query']:38} {q['rows']:>9} {q['p50_ms']:>7.2f} {q['p99_ms']:>7.2f}" for q in result["queries"]]
+    lines.append(f"\nwritten to {RESULTS / 'latest.json'}")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    main()

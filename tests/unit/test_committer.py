@@ -1,0 +1,67 @@
+import threading
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+from alerts_processor.models import Delivery, ProcessedAlert, RawAlert, Validation, ValidationStatus
+from alerts_processor.pipeline.committer import GroupCommitter
+from alerts_processor.pipeline.sanitize import Sanitizer
+from tests.fakes import InMemoryAlertsRepository, RecordingMetrics
+from tests.helpers import wait_until
+
+
+def item(n: int) -> ProcessedAlert:
+    alert = Sanitizer().sanitize(RawAlert("firing", {"alertname": "A", "n": str(n)}, {}, "2026-11-30T00:00:00Z", "",
+                                          "", ""))  # fmt: skip
+    return ProcessedAlert(alert, Validation(ValidationStatus.SKIPPED), None, None,
+                          Delivery(f"d{n}", "r", "g", datetime.now(UTC)))  # fmt: skip
+
+
+class GatedRepository(InMemoryAlertsRepository):
+    """Records the size of every save_many call; the first call waits so that others queue up."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.groups: list[int] = []
+        self.gate = threading.Event()
+
+    def save_many(self, items: Sequence[ProcessedAlert]) -> list[bool]:
+        self.gate.wait(5)
+        self.groups.append(len(items))
+        return super().save_many(items)
+
+
+def test_waiting_alerts_share_one_transaction() -> None:
+    repo, metrics = GatedRepository(), RecordingMetrics()
+    committer = GroupCommitter(repo, metrics, max_batch=50)
+    results: list[bool] = []
+    for n in range(120):
+        committer.submit(item(n), results.append)
+    repo.gate.set()
+    wait_until(lambda: len(results) == 120)
+    committer.stop()
+    assert all(results) and len(repo.records) == 120
+    assert sum(repo.groups) == 120 and max(repo.groups) == 50 and len(repo.groups) <= 4  # not 120 commits
+    assert metrics.counts[("processed", "stored", "skipped")] == 120 and metrics.stages["store"] == 120
+
+
+def test_store_failure_reports_every_alert_of_the_group() -> None:
+    repo, metrics = InMemoryAlertsRepository(), RecordingMetrics()
+    repo.down = True
+    committer = GroupCommitter(repo, metrics)
+    results: list[bool] = []
+    for n in range(5):
+        committer.submit(item(n), results.append)
+    wait_until(lambda: len(results) == 5)
+    committer.stop()
+    assert results == [False] * 5 and metrics.counts[("store_error", "save")] >= 1
+
+
+def test_stop_writes_what_is_queued() -> None:
+    repo = GatedRepository()
+    committer = GroupCommitter(repo, RecordingMetrics())
+    results: list[bool] = []
+    for n in range(10):
+        committer.submit(item(n), results.append)
+    threading.Timer(0.05, repo.gate.set).start()
+    committer.stop()
+    assert len(results) == 10 and len(repo.records) == 10
