@@ -70,7 +70,8 @@ def shutdown_app(app: Flask) -> None:
     """Stop the sweeper, drain the pool, close the store (gunicorn's worker_exit and tests call it)."""
     container: Container = app.extensions["container"]
     # In this order, whatever the container would choose: the pool must drain while the store is open.
-    for resource in (container.sweeper, container.executor, container.committer, container.repository):
+    resources = (container.sweeper, container.executor, container.committer, container.repository, container.metrics)
+    for resource in resources:
         resource.shutdown()
     container.shutdown_resources()
     container.unwire()

@@ -58,6 +58,9 @@ class Settings:
     k8s_connect_timeout: float = _setting(1.0, "seconds to connect to the Kubernetes API")
     k8s_read_timeout: float = _setting(2.0, "seconds to wait for a Kubernetes API answer")
     k8s_cache_ttl: float = _setting(5.0, "seconds a Kubernetes read is reused (0: no cache)")
+    k8s_stable_ttl: float = _setting(
+        300.0, "seconds an existing namespace, pod or ReplicaSet is reused (an owner never changes)"
+    )
     k8s_breaker_threshold: int = _setting(5, "consecutive API outages that open the circuit (0: never)")
     k8s_breaker_cooldown: float = _setting(10.0, "seconds calls fail fast once the circuit is open")
     release_window: float = _setting(1800.0, "seconds after a rollout began during which an alert is suspect")

@@ -8,6 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dependency_injector import containers, providers
 from prometheus_client import CollectorRegistry
 
+from alerts_processor.adapters.buffered_metrics import BufferedMetrics
 from alerts_processor.adapters.kubernetes import build_k8s_client
 from alerts_processor.adapters.metrics import PrometheusMetrics
 from alerts_processor.config import Settings
@@ -22,6 +23,14 @@ from alerts_processor.pipeline.service import PipelineService
 from alerts_processor.pipeline.sweeper import InboxSweeper
 from alerts_processor.pipeline.validate import Validator
 from alerts_processor.stores import build_repository
+
+
+def buffered_metrics_resource(target: IMetrics) -> Iterator[IMetrics]:
+    """Metrics buffered in memory and flushed once a second by one thread (flushed again at shutdown)."""
+    metrics = BufferedMetrics(target)
+    metrics.start()
+    yield metrics
+    metrics.stop()
 
 
 def repository_resource(settings: Settings) -> Iterator[IAlertsRepository]:
@@ -67,9 +76,11 @@ def payload_parser(settings: Settings) -> PayloadParser:
     return PayloadParser(limits)
 
 
-def cached(client: IK8sClient, ttl: float, metrics: IMetrics) -> IK8sClient:
+def cached(client: IK8sClient, settings: Settings, metrics: IMetrics) -> IK8sClient:
     """Wrap the client in the read cache unless the TTL is 0."""
-    return CachingK8sClient(client, ttl, metrics) if ttl > 0 else client
+    if settings.k8s_cache_ttl <= 0:
+        return client
+    return CachingK8sClient(client, settings.k8s_cache_ttl, metrics, stable_ttl=settings.k8s_stable_ttl)
 
 
 class Container(containers.DeclarativeContainer):
@@ -79,11 +90,12 @@ class Container(containers.DeclarativeContainer):
 
     settings = providers.Singleton(Settings.from_env)
     metrics_registry = providers.Singleton(CollectorRegistry)
-    metrics = providers.Singleton(PrometheusMetrics, metrics_registry)
+    prometheus = providers.Singleton(PrometheusMetrics, metrics_registry)
+    metrics = providers.Resource(buffered_metrics_resource, prometheus)
 
     repository = providers.Resource(repository_resource, settings)
     k8s_client = providers.Singleton(build_k8s_client, settings, metrics)
-    k8s = providers.Singleton(cached, k8s_client, settings.provided.k8s_cache_ttl, metrics)
+    k8s = providers.Singleton(cached, k8s_client, settings, metrics)
 
     sanitizer = providers.Singleton(Sanitizer)
     validator = providers.Singleton(Validator, k8s)

@@ -144,8 +144,8 @@ class IMetrics(abc.ABC):
         """A webhook request answered with an error (`reason` is the error code)."""
 
     @abc.abstractmethod
-    def alert_processed(self, outcome: str, validation: str) -> None:
-        """One alert through the pipeline: outcome stored, duplicate, dead_letter or store_error."""
+    def alert_processed(self, outcome: str, validation: str, count: int = 1) -> None:
+        """Alerts through the pipeline: outcome stored, duplicate, dead_letter or store_error."""
 
     @abc.abstractmethod
     def stage_duration(self, stage: str, seconds: float) -> None:
@@ -160,12 +160,12 @@ class IMetrics(abc.ABC):
         """Unfinished inbox entries in the store."""
 
     @abc.abstractmethod
-    def k8s_call(self, resource: str, code: str) -> None:
-        """One Kubernetes API call and its answer (an HTTP status, `timeout`, `error` or `circuit_open`)."""
+    def k8s_call(self, resource: str, code: str, count: int = 1) -> None:
+        """Kubernetes API calls and their answer (an HTTP status, `timeout`, `error` or `circuit_open`)."""
 
     @abc.abstractmethod
-    def k8s_cache(self, hit: bool) -> None:
-        """A Kubernetes read answered from the cache (hit) or the API (miss)."""
+    def k8s_cache(self, hit: bool, count: int = 1) -> None:
+        """Kubernetes reads answered from the cache (hit) or the API (miss)."""
 
     @abc.abstractmethod
     def store_error(self, operation: str) -> None:

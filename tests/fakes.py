@@ -215,8 +215,8 @@ class RecordingMetrics(IMetrics):
     def webhook_rejected(self, reason: str) -> None:
         self._count("rejected", reason)
 
-    def alert_processed(self, outcome: str, validation: str) -> None:
-        self._count("processed", outcome, validation)
+    def alert_processed(self, outcome: str, validation: str, count: int = 1) -> None:
+        self._count("processed", outcome, validation, n=count)
 
     def stage_duration(self, stage: str, seconds: float) -> None:
         with self._lock:
@@ -228,11 +228,11 @@ class RecordingMetrics(IMetrics):
     def inbox_pending(self, count: int) -> None:
         self.gauges["inbox_pending"] = count
 
-    def k8s_call(self, resource: str, code: str) -> None:
-        self._count("k8s", resource, code)
+    def k8s_call(self, resource: str, code: str, count: int = 1) -> None:
+        self._count("k8s", resource, code, n=count)
 
-    def k8s_cache(self, hit: bool) -> None:
-        self._count("cache", "hit" if hit else "miss")
+    def k8s_cache(self, hit: bool, count: int = 1) -> None:
+        self._count("cache", "hit" if hit else "miss", n=count)
 
     def store_error(self, operation: str) -> None:
         self._count("store_error", operation)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from typing import Any
 
 from flask import Flask
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
@@ -17,6 +18,8 @@ class PrometheusMetrics(IMetrics):
     """The service's own metrics, `alerts_processor_` prefixed, registered in `registry`."""
 
     def __init__(self, registry: CollectorRegistry) -> None:
+        self._children: dict[tuple[int, tuple[str, ...]], Any] = {}
+
         def counter(name: str, doc: str, labels: tuple[str, ...]) -> Counter:
             return Counter(f"alerts_processor_{name}", doc, labels, registry=registry)
 
@@ -56,11 +59,11 @@ class PrometheusMetrics(IMetrics):
     def webhook_rejected(self, reason: str) -> None:
         self._rejected.labels(reason).inc()
 
-    def alert_processed(self, outcome: str, validation: str) -> None:
-        self._processed.labels(outcome, validation).inc()
+    def alert_processed(self, outcome: str, validation: str, count: int = 1) -> None:
+        self._child(self._processed, outcome, validation).inc(count)
 
     def stage_duration(self, stage: str, seconds: float) -> None:
-        self._stages.labels(stage).observe(seconds)
+        self._child(self._stages, stage).observe(seconds)
 
     def queue_depth(self, depth: int) -> None:
         self._queue.set(depth)
@@ -68,14 +71,23 @@ class PrometheusMetrics(IMetrics):
     def inbox_pending(self, count: int) -> None:
         self._inbox.set(count)
 
-    def k8s_call(self, resource: str, code: str) -> None:
-        self._k8s_calls.labels(resource, code).inc()
+    def k8s_call(self, resource: str, code: str, count: int = 1) -> None:
+        self._k8s_calls.labels(resource, code).inc(count)
 
-    def k8s_cache(self, hit: bool) -> None:
-        self._k8s_cache.labels("hit" if hit else "miss").inc()
+    def k8s_cache(self, hit: bool, count: int = 1) -> None:
+        self._child(self._k8s_cache, "hit" if hit else "miss").inc(count)
 
     def store_error(self, operation: str) -> None:
         self._store_errors.labels(operation).inc()
+
+    def _child(self, metric: Any, *labels: str) -> Any:
+        # The per-alert metrics: labels() costs a lock and a tuple key on every call; these few
+        # label combinations are looked up once. (A racing first lookup just stores the same child.)
+        key = (id(metric), labels)
+        child = self._children.get(key)
+        if child is None:
+            child = self._children[key] = metric.labels(*labels)
+        return child
 
 
 def install_http_metrics(app: Flask, registry: CollectorRegistry) -> None:

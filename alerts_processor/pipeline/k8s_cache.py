@@ -6,73 +6,100 @@ import threading
 import time
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from concurrent.futures import Future
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from alerts_processor.interfaces import IK8sClient, IMetrics
 from alerts_processor.models import WorkloadState
 
 T = TypeVar("T")
 _MAX_ENTRIES = 20000
+_STABLE_KINDS = frozenset({"Pod", "ReplicaSet"})
+
+
+class _Entry:
+    """A value (once loaded) and until when it may be served; `future` is shared by concurrent readers."""
+
+    __slots__ = ("expiry", "future", "loaded", "value")
+
+    def __init__(self, future: Future[Any]) -> None:
+        self.future = future
+        self.expiry = float("inf")
+        self.loaded = False
+        self.value: Any = None
 
 
 class CachingK8sClient(IK8sClient):
     """Answers repeated reads from memory for `ttl` seconds; errors are shared, never cached."""
 
     def __init__(
-        self, inner: IK8sClient, ttl: float, metrics: IMetrics, clock: Callable[[], float] = time.monotonic
+        self,
+        inner: IK8sClient,
+        ttl: float,
+        metrics: IMetrics,
+        clock: Callable[[], float] = time.monotonic,
+        stable_ttl: float | None = None,
     ) -> None:
         self._inner = inner
-        self._metrics = metrics
         self._ttl = ttl
+        self._stable_ttl = ttl if stable_ttl is None else max(stable_ttl, ttl)
+        self._metrics = metrics
         self._clock = clock
         self._lock = threading.Lock()
-        # key → (expiry, future); expiry is +inf while the call is in flight.
-        self._entries: dict[Hashable, tuple[float, Future[object]]] = {}
+        self._entries: dict[Hashable, _Entry] = {}
 
     @property
     def enabled(self) -> bool:
         return self._inner.enabled
 
     def namespace_exists(self, namespace: str) -> bool:
-        return self._cached(("ns", namespace), lambda: self._inner.namespace_exists(namespace))
+        return self._cached(("ns", namespace), lambda: self._inner.namespace_exists(namespace), stable=True)
 
     def read_workload(self, namespace: str, kind: str, name: str) -> WorkloadState | None:
-        return self._cached((kind, namespace, name), lambda: self._inner.read_workload(namespace, kind, name))
+        # A pod's or ReplicaSet's owner never changes: only owner resolution reads them, so an existing
+        # one is kept for the stable TTL. Workloads (replicas, rollout state) keep the short TTL.
+        stable = kind in _STABLE_KINDS
+        return self._cached((kind, namespace, name), lambda: self._inner.read_workload(namespace, kind, name), stable)
 
     def list_replicasets(self, namespace: str, selector: Mapping[str, str]) -> Sequence[WorkloadState]:
         key = ("ReplicaSetList", namespace, tuple(sorted(selector.items())))
         return self._cached(key, lambda: self._inner.list_replicasets(namespace, selector))
 
-    def _cached(self, key: Hashable, load: Callable[[], T]) -> T:
+    def _cached(self, key: Hashable, load: Callable[[], T], stable: bool = False) -> T:
+        # Fast path without the lock: a dict read is atomic, and a loaded entry never changes.
+        entry = self._entries.get(key)
+        if entry is not None and entry.loaded and entry.expiry > self._clock():
+            self._metrics.k8s_cache(hit=True)
+            return entry.value  # type: ignore[no-any-return]
         with self._lock:
             entry = self._entries.get(key)
-            if entry is not None and entry[0] > self._clock():
-                future = entry[1]
-                owner = False
-            else:
-                future = Future()
-                self._entries[key] = (float("inf"), future)
-                owner = True
+            owner = entry is None or entry.expiry <= self._clock()
+            if owner:
+                entry = _Entry(Future())
+                self._entries[key] = entry
                 if len(self._entries) > _MAX_ENTRIES:
                     self._evict_expired()
+        assert entry is not None
         self._metrics.k8s_cache(hit=not owner)
         if owner:
-            self._load(key, future, load)
-        return future.result()  # type: ignore[return-value]
+            self._load(key, entry, load, stable)
+        return entry.future.result()  # type: ignore[no-any-return]
 
-    def _load(self, key: Hashable, future: Future[object], load: Callable[[], object]) -> None:
+    def _load(self, key: Hashable, entry: _Entry, load: Callable[[], object], stable: bool) -> None:
         try:
             value = load()
         except BaseException as exc:
             with self._lock:
-                self._entries.pop(key, None)
-            future.set_exception(exc)
+                if self._entries.get(key) is entry:
+                    del self._entries[key]
+            entry.future.set_exception(exc)
             return
-        with self._lock:
-            self._entries[key] = (self._clock() + self._ttl, future)
-        future.set_result(value)
+        entry.value = value
+        # Only what exists is stable: an absent object may be created any moment.
+        entry.expiry = self._clock() + (self._stable_ttl if stable and value else self._ttl)
+        entry.loaded = True
+        entry.future.set_result(value)
 
     def _evict_expired(self) -> None:
         now = self._clock()
-        for key in [k for k, (expiry, _) in self._entries.items() if expiry <= now]:
+        for key in [k for k, e in self._entries.items() if e.expiry <= now]:
             del self._entries[key]

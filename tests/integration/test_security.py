@@ -11,7 +11,7 @@ import requests
 
 from alerts_processor.config import Settings
 from tests.conftest import LiveServer
-from tests.helpers import alert, payload, sample
+from tests.helpers import alert, payload, sample, wait_until
 
 Serve = Callable[..., LiveServer]
 WEBHOOK = "/webhooks/alertmanager"
@@ -93,14 +93,18 @@ def test_metrics_are_exported(serve: Serve, settings: Settings) -> None:
     post(server, sample("app-batch-mixed"))
     post(server, "not a payload")
     server.records(3)
-    text = requests.get(server.url + "/metrics", timeout=5).text
-    for line in (
+    expected = (
         'alerts_processor_alerts_received_total{receiver="release-engineer-agent",status="firing"} 2.0',
         'alerts_processor_alerts_received_total{receiver="release-engineer-agent",status="resolved"} 1.0',
         'alerts_processor_webhook_rejections_total{reason="invalid_payload"} 1.0',
         'alerts_processor_alerts_processed_total{outcome="stored",validation="skipped"} 3.0',
         'alerts_processor_stage_duration_seconds_count{stage="store"} 3.0',
         "alerts_processor_queue_depth 0.0",
-    ):
-        assert line in text, line
+    )
+
+    def exported() -> str | None:  # per-alert metrics are flushed once a second
+        text = requests.get(server.url + "/metrics", timeout=5).text
+        return text if all(line in text for line in expected) else None
+
+    text = wait_until(exported, message="the metrics of the batch")
     assert "flask_http_request_duration_seconds_count" in text

@@ -61,3 +61,21 @@ def test_errors_are_shared_but_not_cached() -> None:
     inner.fail_with = None
     assert cache.namespace_exists("prod")
     assert inner.calls == 2
+
+
+def test_existing_namespaces_and_owners_are_kept_longer_than_workload_state() -> None:
+    from alerts_processor.models import WorkloadRef
+    from tests.unit.test_validate_enrich import workload
+
+    inner, clock = (
+        FakeK8sClient(namespaces=["prod"], workloads=[workload("Pod", "p", owner=WorkloadRef("ReplicaSet", "rs")),
+                                                      workload("Deployment", "web")]),
+        Clock(),
+    )  # fmt: skip
+    cache = CachingK8sClient(inner, ttl=5, metrics=RecordingMetrics(), clock=clock, stable_ttl=300)
+    for _ in range(2):
+        cache.namespace_exists("prod"), cache.namespace_exists("gone")
+        cache.read_workload("prod", "Pod", "p"), cache.read_workload("prod", "Deployment", "web")
+        clock.now += 10
+    # prod and the pod once (stable); "gone" and the Deployment twice (short TTL)
+    assert inner.calls == 2 + 2 * 2
