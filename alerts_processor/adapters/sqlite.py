@@ -7,6 +7,7 @@ import json
 import re
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
@@ -97,12 +98,14 @@ class SqliteAlertsRepository(IAlertsRepository):
             )
             conn.row_factory = sqlite3.Row
             conn.create_function("regexp", 2, _regexp, deterministic=True)
-            conn.execute("PRAGMA journal_mode=WAL")
             # NORMAL in WAL mode: a commit survives a killed process (our promise); only an OS crash
             # may lose the last transactions, in exchange for far fewer fsyncs.
             conn.execute("PRAGMA synchronous=NORMAL")
             with self._lock:
                 if not self._schema_ready:
+                    # WAL is a property of the file: set once per process, by one connection, before
+                    # any other connection of ours can hold a lock that would make the switch fail.
+                    self._enable_wal(conn)
                     conn.executescript(_SCHEMA)
                     self._schema_ready = True
                 self._connections.append(conn)
@@ -110,6 +113,19 @@ class SqliteAlertsRepository(IAlertsRepository):
             raise StoreUnavailable(f"sqlite: {exc}") from exc
         self._local.conn = conn
         return conn
+
+    def _enable_wal(self, conn: sqlite3.Connection) -> None:
+        # Changing the journal mode answers SQLITE_BUSY at once (no busy handler) while another
+        # process holds a lock, as when gunicorn workers start together: retry within the timeout.
+        deadline = time.monotonic() + self._busy_timeout
+        while True:
+            try:
+                conn.execute("PRAGMA journal_mode=WAL")
+                return
+            except sqlite3.OperationalError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.01)
 
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
