@@ -10,7 +10,8 @@ def build_repository(settings: Settings) -> IAlertsRepository:
     """The store the URL's scheme names; no connection is opened here."""
     url = settings.store_url
     if url.startswith("sqlite:"):
-        from alerts_processor.adapters.sqlite import SqliteAlertsRepository, sqlite_path
+        from alerts_processor.adapters.sqlite import SqliteAlertsRepository
+        from alerts_processor.adapters.sqlite_schema import sqlite_path
 
         return SqliteAlertsRepository(sqlite_path(url), busy_timeout=settings.store_timeout)
     if url.startswith(("mongodb://", "mongodb+srv://")):

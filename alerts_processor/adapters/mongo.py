@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -13,7 +13,7 @@ from pymongo.collection import Collection
 from pymongo.errors import DuplicateKeyError, PyMongoError
 
 from alerts_processor.adapters.codec import flat_fields, make_record
-from alerts_processor.adapters.mongo_query import query_filter
+from alerts_processor.adapters.mongo_query import QUERY_INDEXES, pairs, query_filter, unpairs
 from alerts_processor.interfaces import IAlertsRepository
 from alerts_processor.models import AlertRecord, InboxEntry, ProcessedAlert, StoreUnavailable, ts
 from alerts_processor.query import AlertQuery, Notification, Page, Stats, page_of
@@ -31,25 +31,6 @@ _REFRESHED = (
     "validation_status",
     "validation_reason",
 )
-
-
-# Equality filters of the query API, each followed by the order (descending) it pages in.
-_QUERY_INDEXES = (
-    ("last_received_at",),
-    ("namespace", "starts_at"),
-    ("alertname", "starts_at"),
-    ("namespace", "workload_kind", "workload_name", "starts_at"),
-)
-
-
-def _pairs(mapping: Mapping[str, str]) -> list[dict[str, str]]:
-    # Labels are stored as {name, value} items, never as keys: a label named `$where` or `a.b`
-    # can then never act as an operator or a path, and $elemMatch can still query them.
-    return [{"name": k, "value": v} for k, v in sorted(mapping.items())]
-
-
-def _unpairs(items: list[dict[str, str]]) -> dict[str, str]:
-    return {item["name"]: item["value"] for item in items}
 
 
 class MongoAlertsRepository(IAlertsRepository):
@@ -72,7 +53,7 @@ class MongoAlertsRepository(IAlertsRepository):
             if not self._indexes_ready:
                 self._alerts.create_index([("starts_at", pymongo.DESCENDING), ("_id", pymongo.DESCENDING)])
                 self._alerts.create_index("fingerprint")
-                for fields in _QUERY_INDEXES:
+                for fields in QUERY_INDEXES:
                     keys = [(f, pymongo.ASCENDING) for f in fields[:-1]]
                     self._alerts.create_index([*keys, (fields[-1], pymongo.DESCENDING), ("_id", pymongo.DESCENDING)])
                 self._alerts.create_index([("labels.name", pymongo.ASCENDING), ("labels.value", pymongo.ASCENDING)])
@@ -105,7 +86,7 @@ class MongoAlertsRepository(IAlertsRepository):
             )
         except DuplicateKeyError:
             return False
-        row["annotations"] = _pairs(processed.alert.annotations)
+        row["annotations"] = pairs(processed.alert.annotations)
         fixed = {k: v for k, v in row.items() if k not in _REFRESHED}
         update: Doc = {
             "$set": {k: row[k] for k in _REFRESHED},
@@ -115,7 +96,7 @@ class MongoAlertsRepository(IAlertsRepository):
         }
         if processed.enrichment is not None:
             update["$set"]["enrichment"] = processed.enrichment
-        fixed["labels"] = _pairs(processed.alert.labels)
+        fixed["labels"] = pairs(processed.alert.labels)
         status, ends_at = fixed.pop("status"), fixed.pop("ends_at")
         if status == "resolved":
             update["$set"].update(status="resolved", ends_at=ends_at)
@@ -238,7 +219,7 @@ class MongoAlertsRepository(IAlertsRepository):
 
 def _record(doc: Doc) -> AlertRecord:
     row = {**doc, "id": doc["_id"]}
-    return make_record(row, _unpairs(doc["labels"]), _unpairs(doc["annotations"]), doc.get("enrichment"))
+    return make_record(row, unpairs(doc["labels"]), unpairs(doc["annotations"]), doc.get("enrichment"))
 
 
 def connect(url: str, default_database: str, timeout: float = 5.0) -> MongoAlertsRepository:

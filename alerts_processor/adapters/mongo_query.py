@@ -1,7 +1,8 @@
-"""AlertQuery as MongoDB filters: every value is data inside an operator we chose, never a key or an operator."""
+"""MongoDB shapes: labels as {name, value} items, the query indexes, and AlertQuery as filters of them."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -9,6 +10,24 @@ from alerts_processor.models import ts
 from alerts_processor.query import AlertQuery, LabelMatcher
 
 Doc = dict[str, Any]
+
+# Equality filters of the query API, each followed by the order (descending) it pages in.
+QUERY_INDEXES = (
+    ("last_received_at",),
+    ("namespace", "starts_at"),
+    ("alertname", "starts_at"),
+    ("namespace", "workload_kind", "workload_name", "starts_at"),
+)
+
+
+def pairs(mapping: Mapping[str, str]) -> list[dict[str, str]]:
+    # Labels are stored as {name, value} items, never as keys: a label named `$where` or `a.b`
+    # can then never act as an operator or a path, and $elemMatch can still query them.
+    return [{"name": k, "value": v} for k, v in sorted(mapping.items())]
+
+
+def unpairs(items: list[dict[str, str]]) -> dict[str, str]:
+    return {item["name"]: item["value"] for item in items}
 
 
 def _has(name: str, value: Any) -> Doc:

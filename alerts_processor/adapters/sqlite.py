@@ -4,50 +4,20 @@ from __future__ import annotations
 
 import contextlib
 import json
-import re
 import sqlite3
 import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
-from functools import lru_cache
 from pathlib import Path
 
 from alerts_processor.adapters.codec import dumps, flat_fields, make_record
 from alerts_processor.adapters.sql import COLUMNS, SQLITE, assemble_stats, select_page, stats_queries, upsert_sql
+from alerts_processor.adapters.sqlite_schema import SCHEMA, regexp
 from alerts_processor.interfaces import IAlertsRepository
 from alerts_processor.models import AlertRecord, InboxEntry, ProcessedAlert, StoreUnavailable, ts
 from alerts_processor.query import AlertQuery, Notification, Page, Stats, page_of
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS alerts (
-    id TEXT PRIMARY KEY, fingerprint TEXT NOT NULL, alertname TEXT NOT NULL, severity TEXT NOT NULL,
-    status TEXT NOT NULL, namespace TEXT, deployment TEXT, workload_kind TEXT, workload_name TEXT,
-    starts_at TEXT NOT NULL, ends_at TEXT, labels TEXT NOT NULL, annotations TEXT NOT NULL,
-    generator_url TEXT NOT NULL, receiver TEXT NOT NULL, group_key TEXT NOT NULL,
-    validation_status TEXT NOT NULL, validation_reason TEXT, enrichment TEXT,
-    notifications INTEGER NOT NULL, first_received_at TEXT NOT NULL, last_received_at TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS alerts_starts_at ON alerts (starts_at DESC, id DESC);
-CREATE INDEX IF NOT EXISTS alerts_fingerprint ON alerts (fingerprint);
-CREATE INDEX IF NOT EXISTS alerts_last_received ON alerts (last_received_at DESC, id DESC);
-CREATE INDEX IF NOT EXISTS alerts_namespace ON alerts (namespace, starts_at DESC, id DESC);
-CREATE INDEX IF NOT EXISTS alerts_workload ON alerts (namespace, workload_kind, workload_name, starts_at DESC, id DESC);
-CREATE INDEX IF NOT EXISTS alerts_alertname ON alerts (alertname, starts_at DESC, id DESC);
-CREATE TABLE IF NOT EXISTS deliveries (
-    delivery_id TEXT PRIMARY KEY, alert_id TEXT NOT NULL, status TEXT NOT NULL, received_at TEXT NOT NULL
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS deliveries_alert ON deliveries (alert_id, received_at);
-CREATE TABLE IF NOT EXISTS inbox (
-    id TEXT PRIMARY KEY, body BLOB NOT NULL, received_at TEXT NOT NULL, leased_until TEXT NOT NULL,
-    attempts INTEGER NOT NULL DEFAULT 1, state TEXT NOT NULL DEFAULT 'pending', reason TEXT
-);
-CREATE INDEX IF NOT EXISTS inbox_pending ON inbox (state, leased_until);
-CREATE TABLE IF NOT EXISTS dead_letters (
-    delivery_id TEXT PRIMARY KEY, raw TEXT NOT NULL, reason TEXT NOT NULL, received_at TEXT NOT NULL
-);
-"""
 
 _UPSERT = upsert_sql(":{}", "min", "max")
 _DELIVERY = (
@@ -62,16 +32,6 @@ def _row(processed: ProcessedAlert) -> dict[str, object]:
     row["enrichment"] = None if processed.enrichment is None else dumps(processed.enrichment)
     row["delivery_id"] = processed.delivery.delivery_id
     return row
-
-
-def sqlite_path(url: str) -> str:
-    """`sqlite:///var/a.db` → `var/a.db` (relative to the working directory); `sqlite:////abs` → `/abs`."""
-    if not url.startswith("sqlite:///"):
-        raise ValueError(f"not a sqlite URL: {url!r}")
-    path = url[len("sqlite:///") :]
-    if not path:
-        raise ValueError("the sqlite URL names no file")
-    return path
 
 
 class SqliteAlertsRepository(IAlertsRepository):
@@ -97,7 +57,7 @@ class SqliteAlertsRepository(IAlertsRepository):
                 self._path, timeout=self._busy_timeout, isolation_level=None, check_same_thread=False
             )
             conn.row_factory = sqlite3.Row
-            conn.create_function("regexp", 2, _regexp, deterministic=True)
+            conn.create_function("regexp", 2, regexp, deterministic=True)
             # NORMAL in WAL mode: a commit survives a killed process (our promise); only an OS crash
             # may lose the last transactions, in exchange for far fewer fsyncs.
             conn.execute("PRAGMA synchronous=NORMAL")
@@ -106,7 +66,7 @@ class SqliteAlertsRepository(IAlertsRepository):
                     # WAL is a property of the file: set once per process, by one connection, before
                     # any other connection of ours can hold a lock that would make the switch fail.
                     self._enable_wal(conn)
-                    conn.executescript(_SCHEMA)
+                    conn.executescript(SCHEMA)
                     self._schema_ready = True
                 self._connections.append(conn)
         except (sqlite3.Error, OSError) as exc:
@@ -259,13 +219,3 @@ def _record(row: sqlite3.Row) -> AlertRecord:
         json.loads(row["annotations"]),
         json.loads(enrichment) if enrichment is not None else None,
     )
-
-
-@lru_cache(maxsize=256)
-def _compiled(pattern: str) -> re.Pattern[str]:
-    return re.compile(pattern)
-
-
-def _regexp(pattern: str, value: str | None) -> bool:
-    """SQLite has no REGEXP of its own; Python's re gives the same semantics as the in-memory store."""
-    return value is not None and _compiled(pattern).match(value) is not None

@@ -11,7 +11,8 @@ from typing import Any
 
 import requests
 
-from alerts_processor.adapters.sqlite import SqliteAlertsRepository, sqlite_path
+from alerts_processor.adapters.sqlite import SqliteAlertsRepository
+from alerts_processor.adapters.sqlite_schema import sqlite_path
 from alerts_processor.config import Settings
 from alerts_processor.models import SanitizedAlert, ValidatedAlert
 from alerts_processor.pipeline.validate import Validator

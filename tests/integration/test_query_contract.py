@@ -3,21 +3,18 @@
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import mongomock_ng as mongomock
 import pytest
 
-from alerts_processor.adapters.mongo import MongoAlertsRepository
-from alerts_processor.adapters.postgres import PostgresAlertsRepository
-from alerts_processor.adapters.sqlite import SqliteAlertsRepository
 from alerts_processor.interfaces import IAlertsRepository
 from alerts_processor.models import Delivery, ProcessedAlert, RawAlert, Validation, ValidationStatus, WorkloadRef
 from alerts_processor.pipeline.sanitize import Sanitizer
 from alerts_processor.query import AlertQuery, parse_matcher
 from tests.fakes import InMemoryAlertsRepository
+from tests.stores import STORES, make_store
 
 T0 = datetime(2026, 11, 1, tzinfo=UTC)
 NAMESPACES = ["shop", "billing", "monitoring"]
@@ -53,15 +50,9 @@ def history() -> list[ProcessedAlert]:
     return items
 
 
-@pytest.fixture(params=["memory", "sqlite", "mongo", "postgres"])
+@pytest.fixture(params=STORES)
 def repo(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[IAlertsRepository]:
-    factories: dict[str, Callable[[], IAlertsRepository]] = {
-        "memory": InMemoryAlertsRepository,
-        "sqlite": lambda: SqliteAlertsRepository(str(tmp_path / "a.db")),
-        "mongo": lambda: MongoAlertsRepository(mongomock.MongoClient(tz_aware=True), "alerts"),
-        "postgres": lambda: PostgresAlertsRepository(request.getfixturevalue("postgres_url")),
-    }
-    store = factories[request.param]()
+    store = make_store(request.param, tmp_path, request)
     for item in history():
         store.save(item)
     yield store

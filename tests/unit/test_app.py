@@ -1,6 +1,7 @@
 import threading
 
-from alerts_processor.adapters.sqlite import SqliteAlertsRepository, sqlite_path
+from alerts_processor.adapters.sqlite import SqliteAlertsRepository
+from alerts_processor.adapters.sqlite_schema import sqlite_path
 from alerts_processor.app import create_app, shutdown_app
 from alerts_processor.config import Settings
 from alerts_processor.models import SanitizedAlert, ValidatedAlert

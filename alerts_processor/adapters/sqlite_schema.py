@@ -1,0 +1,55 @@
+"""SQLite specifics kept apart from the repository: the schema, the URL form, and the REGEXP function."""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS alerts (
+    id TEXT PRIMARY KEY, fingerprint TEXT NOT NULL, alertname TEXT NOT NULL, severity TEXT NOT NULL,
+    status TEXT NOT NULL, namespace TEXT, deployment TEXT, workload_kind TEXT, workload_name TEXT,
+    starts_at TEXT NOT NULL, ends_at TEXT, labels TEXT NOT NULL, annotations TEXT NOT NULL,
+    generator_url TEXT NOT NULL, receiver TEXT NOT NULL, group_key TEXT NOT NULL,
+    validation_status TEXT NOT NULL, validation_reason TEXT, enrichment TEXT,
+    notifications INTEGER NOT NULL, first_received_at TEXT NOT NULL, last_received_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS alerts_starts_at ON alerts (starts_at DESC, id DESC);
+CREATE INDEX IF NOT EXISTS alerts_fingerprint ON alerts (fingerprint);
+CREATE INDEX IF NOT EXISTS alerts_last_received ON alerts (last_received_at DESC, id DESC);
+CREATE INDEX IF NOT EXISTS alerts_namespace ON alerts (namespace, starts_at DESC, id DESC);
+CREATE INDEX IF NOT EXISTS alerts_workload ON alerts (namespace, workload_kind, workload_name, starts_at DESC, id DESC);
+CREATE INDEX IF NOT EXISTS alerts_alertname ON alerts (alertname, starts_at DESC, id DESC);
+CREATE TABLE IF NOT EXISTS deliveries (
+    delivery_id TEXT PRIMARY KEY, alert_id TEXT NOT NULL, status TEXT NOT NULL, received_at TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS deliveries_alert ON deliveries (alert_id, received_at);
+CREATE TABLE IF NOT EXISTS inbox (
+    id TEXT PRIMARY KEY, body BLOB NOT NULL, received_at TEXT NOT NULL, leased_until TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 1, state TEXT NOT NULL DEFAULT 'pending', reason TEXT
+);
+CREATE INDEX IF NOT EXISTS inbox_pending ON inbox (state, leased_until);
+CREATE TABLE IF NOT EXISTS dead_letters (
+    delivery_id TEXT PRIMARY KEY, raw TEXT NOT NULL, reason TEXT NOT NULL, received_at TEXT NOT NULL
+);
+"""
+
+
+def sqlite_path(url: str) -> str:
+    """`sqlite:///var/a.db` → `var/a.db` (relative to the working directory); `sqlite:////abs` → `/abs`."""
+    if not url.startswith("sqlite:///"):
+        raise ValueError(f"not a sqlite URL: {url!r}")
+    path = url[len("sqlite:///") :]
+    if not path:
+        raise ValueError("the sqlite URL names no file")
+    return path
+
+
+@lru_cache(maxsize=256)
+def _compiled(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern)
+
+
+def regexp(pattern: str, value: str | None) -> bool:
+    """SQLite has no REGEXP of its own; Python's re gives the same semantics as the in-memory store."""
+    return value is not None and _compiled(pattern).match(value) is not None
