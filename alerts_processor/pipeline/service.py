@@ -19,6 +19,7 @@ from alerts_processor.pipeline.payload import PayloadError, PayloadParser
 from alerts_processor.pipeline.processor import AlertProcessor
 
 log = logging.getLogger(__name__)
+CHUNK = 8
 
 
 def utcnow() -> datetime:
@@ -109,15 +110,21 @@ class PipelineService:
         if not self._inflight.start(entry_id, len(payload.alerts)):
             self.capacity.release(len(payload.alerts))  # already queued here; its lease is renewed again
             return
-        for index, raw in enumerate(payload.alerts):
-            delivery = Delivery(
-                delivery_id=f"{entry_id}:{index}",
-                receiver=payload.receiver,
-                group_key=payload.group_key,
-                received_at=received_at,
+        work = [
+            (raw, Delivery(f"{entry_id}:{index}", payload.receiver, payload.group_key, received_at))
+            for index, raw in enumerate(payload.alerts)
+        ]
+        # Alerts go to the pool a few at a time: still in parallel (a Kubernetes read of one does not
+        # hold up the others for long), without paying a task's overhead for every single alert.
+        for start in range(0, len(work), CHUNK):
+            # The context (the request id of the logs) travels with the alerts into the pool.
+            self._executor.submit(
+                contextvars.copy_context().run, self._run_chunk, work[start : start + CHUNK], entry_id
             )
-            # The context (the request id of the logs) travels with the alert into the pool.
-            self._executor.submit(contextvars.copy_context().run, self._run, raw, delivery, entry_id)
+
+    def _run_chunk(self, work: list[tuple[RawAlert, Delivery]], entry_id: str) -> None:
+        for raw, delivery in work:
+            self._run(raw, delivery, entry_id)
 
     def _run(self, raw: RawAlert, delivery: Delivery, entry_id: str) -> None:
         try:
