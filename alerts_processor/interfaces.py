@@ -60,8 +60,14 @@ class IK8sClient(abc.ABC):
         """The object's state, None when it does not exist; raise K8sUnavailable on API trouble."""
 
     @abc.abstractmethod
-    def list_replicasets(self, namespace: str, selector: Mapping[str, str]) -> Sequence[WorkloadState]:
-        """The ReplicaSets matching a Deployment's selector (its revisions); raise K8sUnavailable on trouble."""
+    def list_replicasets(
+        self, namespace: str, selector: Mapping[str, str], revision: str | None = None
+    ) -> Sequence[WorkloadState]:
+        """The ReplicaSets matching a Deployment's selector (its revisions); raise K8sUnavailable on trouble.
+
+        `revision` is the Deployment revision the caller saw: the list only changes with it, so a
+        cache may keep the list for as long as the revision stays the same.
+        """
 
 
 class IAlertsRepository(abc.ABC):

@@ -29,7 +29,12 @@ def main() -> None:
     done = threading.Event()
 
     def report(*_: object) -> None:
-        args.stats.write_text(json.dumps({"calls": api.total_calls()}))
+        kinds: dict[str, int] = {}
+        with api._lock:
+            for path, n in api.calls.items():
+                kind = path.split("/")[-2] if path.count("/") > 4 else "namespaces"
+                kinds[kind] = kinds.get(kind, 0) + n
+        args.stats.write_text(json.dumps({"calls": sum(kinds.values()), "by_kind": kinds}))
 
     signal.signal(signal.SIGUSR1, report)
     signal.signal(signal.SIGTERM, lambda *_: done.set())

@@ -40,7 +40,9 @@ class FakeK8sClient(IK8sClient):
         self._call()
         return self.workloads.get((namespace, kind, name))
 
-    def list_replicasets(self, namespace: str, selector: Mapping[str, str]) -> Sequence[WorkloadState]:
+    def list_replicasets(
+        self, namespace: str, selector: Mapping[str, str], revision: str | None = None
+    ) -> Sequence[WorkloadState]:
         self._call()
         return [w for (ns, kind, _), w in self.workloads.items() if ns == namespace and kind == "ReplicaSet"]
 

@@ -35,7 +35,9 @@ class DisabledK8sClient(IK8sClient):
     def read_workload(self, namespace: str, kind: str, name: str) -> WorkloadState | None:
         raise K8sUnavailable("no Kubernetes cluster configured")
 
-    def list_replicasets(self, namespace: str, selector: Mapping[str, str]) -> Sequence[WorkloadState]:
+    def list_replicasets(
+        self, namespace: str, selector: Mapping[str, str], revision: str | None = None
+    ) -> Sequence[WorkloadState]:
         raise K8sUnavailable("no Kubernetes cluster configured")
 
 
@@ -79,7 +81,9 @@ class KubernetesClient(IK8sClient):
         body = self._get(kind, reader, name, namespace)
         return None if body is None else workload_state(kind, body)
 
-    def list_replicasets(self, namespace: str, selector: Mapping[str, str]) -> Sequence[WorkloadState]:
+    def list_replicasets(
+        self, namespace: str, selector: Mapping[str, str], revision: str | None = None
+    ) -> Sequence[WorkloadState]:
         label_selector = ",".join(f"{k}={v}" for k, v in sorted(selector.items()))
         body = self._get("ReplicaSet", self._apps.list_namespaced_replica_set, namespace, label_selector=label_selector)
         items = (body or {}).get("items") or []

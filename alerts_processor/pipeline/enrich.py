@@ -88,7 +88,7 @@ class Enricher(IEnricher):
 
     def _release(self, deployment: WorkloadState, validated: ValidatedAlert) -> JSONDict | None:
         try:
-            replicasets = self._k8s.list_replicasets(deployment.namespace, deployment.selector)
+            replicasets = self._k8s.list_replicasets(deployment.namespace, deployment.selector, deployment.revision)
         except K8sUnavailable as trouble:  # the workload part stays; only the release context is missing
             log.warning("release context skipped", extra={"alert_id": validated.alert.id, "reason": trouble.reason})
             return None

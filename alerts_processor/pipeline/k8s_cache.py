@@ -60,9 +60,13 @@ class CachingK8sClient(IK8sClient):
         stable = kind in _STABLE_KINDS
         return self._cached((kind, namespace, name), lambda: self._inner.read_workload(namespace, kind, name), stable)
 
-    def list_replicasets(self, namespace: str, selector: Mapping[str, str]) -> Sequence[WorkloadState]:
-        key = ("ReplicaSetList", namespace, tuple(sorted(selector.items())))
-        return self._cached(key, lambda: self._inner.list_replicasets(namespace, selector))
+    def list_replicasets(
+        self, namespace: str, selector: Mapping[str, str], revision: str | None = None
+    ) -> Sequence[WorkloadState]:
+        # Keyed by the Deployment's revision: a rollout changes the key, so the list is stable meanwhile.
+        key = ("ReplicaSetList", namespace, tuple(sorted(selector.items())), revision)
+        load = lambda: self._inner.list_replicasets(namespace, selector, revision)  # noqa: E731
+        return self._cached(key, load, stable=revision is not None)
 
     def _cached(self, key: Hashable, load: Callable[[], T], stable: bool = False) -> T:
         # Fast path without the lock: a dict read is atomic, and a loaded entry never changes.

@@ -6,6 +6,7 @@ import pytest
 from alerts_processor.models import K8sUnavailable, WorkloadState
 from alerts_processor.pipeline.k8s_cache import CachingK8sClient
 from tests.fakes import FakeK8sClient, RecordingMetrics
+from tests.unit.test_validate_enrich import workload
 
 
 class Clock:
@@ -79,3 +80,15 @@ def test_existing_namespaces_and_owners_are_kept_longer_than_workload_state() ->
         clock.now += 10
     # prod and the pod once (stable); "gone" and the Deployment twice (short TTL)
     assert inner.calls == 2 + 2 * 2
+
+
+def test_replicaset_lists_last_as_long_as_the_revision() -> None:
+    inner, clock = FakeK8sClient(namespaces=["prod"]), Clock()
+    cache = CachingK8sClient(inner, ttl=5, metrics=RecordingMetrics(), clock=clock, stable_ttl=300)
+    inner.workloads[("prod", "ReplicaSet", "web-1")] = workload("ReplicaSet", "web-1")
+    for _ in range(3):
+        assert len(cache.list_replicasets("prod", {"app": "web"}, "7")) == 1
+        clock.now += 10
+    assert inner.calls == 1  # kept past the short TTL while revision 7 is current
+    cache.list_replicasets("prod", {"app": "web"}, "8")
+    assert inner.calls == 2  # a rollout is a new key
