@@ -91,7 +91,7 @@ def phase(
     else:
         assert kube is not None
         env = {"ALERTS_STORE_URL": f"sqlite:///{db}", "ALERTS_K8S_MODE": "kubeconfig",
-               "ALERTS_KUBECONFIG": str(kube.kubeconfig), "ALERTS_QUEUE_MAX": "100000"}  # fmt: skip
+               "ALERTS_KUBECONFIG": str(kube.kubeconfig)}  # fmt: skip
         server = Gunicorn("wsgi:app", env, work / "gunicorn.log")
         count = applied_sqlite(db, "SELECT count(*) FROM deliveries")
     try:
