@@ -13,7 +13,7 @@ RUN groupadd --gid 10001 app \
     && chown app:app /run/metrics /data
 COPY --from=build /venv /venv
 WORKDIR /app
-COPY wsgi.py gunicorn.conf.py ./
+COPY wsgi.py gunicorn.conf.py docker/healthcheck.py ./
 COPY alerts_processor ./alerts_processor
 ENV PATH=/venv/bin:$PATH \
     PYTHONDONTWRITEBYTECODE=1 \
@@ -24,6 +24,5 @@ ENV PATH=/venv/bin:$PATH \
 USER 10001:10001
 EXPOSE 8080
 VOLUME ["/run/metrics", "/data"]
-HEALTHCHECK --interval=10s --timeout=3s --start-period=10s \
-    CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8080/healthz', timeout=2)"]
+HEALTHCHECK --interval=10s --timeout=3s --start-period=10s CMD ["python", "healthcheck.py"]
 CMD ["gunicorn", "--config", "gunicorn.conf.py", "wsgi:app"]

@@ -23,8 +23,8 @@ run: $(VENV)/.runtime  ## serve with gunicorn on ALERTS_BIND (default 127.0.0.1:
 	$(BIN)/gunicorn -c gunicorn.conf.py wsgi:app
 
 lint: $(VENV)/.dev  ## ruff and mypy --strict
-	$(BIN)/ruff check alerts_processor tests bench wsgi.py gunicorn.conf.py
-	$(BIN)/ruff format --check alerts_processor tests bench wsgi.py gunicorn.conf.py
+	$(BIN)/ruff check alerts_processor tests bench docker wsgi.py gunicorn.conf.py
+	$(BIN)/ruff format --check alerts_processor tests bench docker wsgi.py gunicorn.conf.py
 	$(BIN)/mypy
 
 test: lint  ## lint, then the whole suite (end-to-end tests need prometheus-alertmanager installed)
