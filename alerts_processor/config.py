@@ -51,6 +51,7 @@ class Settings:
     retry_after: int = _setting(5, "Retry-After seconds sent with a 503")
     inbox_lease: float = _setting(30.0, "seconds an inbox batch is reserved for the worker processing it")
     inbox_sweep_interval: float = _setting(5.0, "seconds between looks for abandoned inbox batches (0: off)")
+    retention_days: float = _setting(90.0, "days an episode is kept after its last notification (0: forever)")
     inbox_max_attempts: int = _setting(5, "processing attempts before a batch is set aside as dead")
     k8s_mode: str = _setting("auto", "auto, incluster, kubeconfig or off")
     kubeconfig: str = _setting("", "kubeconfig path for mode kubeconfig/auto (default: $KUBECONFIG or ~/.kube/config)")

@@ -18,8 +18,9 @@ from alerts_processor.pipeline.enrich import Enricher
 from alerts_processor.pipeline.k8s_cache import CachingK8sClient
 from alerts_processor.pipeline.payload import PayloadLimits, PayloadParser
 from alerts_processor.pipeline.processor import AlertProcessor
+from alerts_processor.pipeline.retention import Retention
 from alerts_processor.pipeline.sanitize import Sanitizer
-from alerts_processor.pipeline.service import PipelineService
+from alerts_processor.pipeline.service import PipelineService, utcnow
 from alerts_processor.pipeline.sweeper import InboxSweeper
 from alerts_processor.pipeline.validate import Validator
 from alerts_processor.stores import build_repository
@@ -55,10 +56,11 @@ def committer_resource(repository: IAlertsRepository, metrics: IMetrics) -> Iter
 
 
 def sweeper_resource(
-    pipeline: PipelineService, repository: IAlertsRepository, metrics: IMetrics, interval: float
+    pipeline: PipelineService, repository: IAlertsRepository, metrics: IMetrics, settings: Settings
 ) -> Iterator[InboxSweeper]:
-    """The inbox sweeper thread, stopped before the pool drains."""
-    sweeper = InboxSweeper(pipeline, repository, metrics, interval)
+    """The inbox sweeper thread (which also applies retention), stopped before the pool drains."""
+    retention = Retention(repository, settings.retention_days, utcnow)
+    sweeper = InboxSweeper(pipeline, repository, metrics, settings.inbox_sweep_interval, retention)
     sweeper.start()
     yield sweeper
     sweeper.stop()
@@ -117,6 +119,4 @@ class Container(containers.DeclarativeContainer):
         inbox_lease=settings.provided.inbox_lease,
         inbox_max_attempts=settings.provided.inbox_max_attempts,
     )
-    sweeper = providers.Resource(
-        sweeper_resource, pipeline, repository, metrics, settings.provided.inbox_sweep_interval
-    )
+    sweeper = providers.Resource(sweeper_resource, pipeline, repository, metrics, settings)

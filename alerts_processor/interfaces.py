@@ -97,6 +97,13 @@ class IAlertsRepository(abc.ABC):
     def stats(self, since: datetime | None, until: datetime | None, top: int) -> Stats:
         """Counts of the episodes that started in [since, until)."""
 
+    @abc.abstractmethod
+    def prune(self, before: datetime, limit: int) -> int:
+        """Delete up to `limit` episodes last notified before `before`, with their deliveries.
+
+        Dead letters and dead inbox entries received before it go too. Returns how many episodes went.
+        """
+
     def list(self, limit: int) -> Sequence[AlertRecord]:
         """The newest records first (by starts_at, then id)."""
         return self.query(AlertQuery(limit=limit)).records

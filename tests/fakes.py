@@ -61,6 +61,7 @@ class InMemoryAlertsRepository(IAlertsRepository):
         self.delivered: dict[str, list[str]] = {}
         self.inbox: dict[str, dict[str, object]] = {}
         self.dead_letters: dict[str, tuple[str, str]] = {}
+        self.dead_received: dict[str, datetime] = {}
         self.down = False
         self._lock = threading.Lock()
 
@@ -138,6 +139,20 @@ class InMemoryAlertsRepository(IAlertsRepository):
             top_alertnames=sorted(names.items(), key=lambda kn: (-kn[1], kn[0]))[:top],
         )
 
+    def prune(self, before: datetime, limit: int) -> int:
+        with self._lock:
+            self._check()
+            old = sorted((r for r in self.records.values() if r.last_received_at < before),
+                         key=lambda r: r.last_received_at)[:limit]  # fmt: skip
+            for record in old:
+                del self.records[record.id]
+                for delivery_id in self.delivered.pop(record.id, []):
+                    del self.deliveries[delivery_id]
+            self.dead_letters = {k: v for k, v in self.dead_letters.items() if self.dead_received[k] >= before}
+            self.inbox = {k: e for k, e in self.inbox.items()
+                          if e["state"] != "dead" or e["received_at"] >= before}  # type: ignore[operator]  # fmt: skip
+            return len(old)
+
     def add_inbox(self, entry_id: str, body: bytes, received_at: datetime, leased_until: datetime) -> None:
         with self._lock:
             self._check()
@@ -186,6 +201,7 @@ class InMemoryAlertsRepository(IAlertsRepository):
         with self._lock:
             self._check()
             self.dead_letters.setdefault(delivery_id, (raw, reason))
+            self.dead_received.setdefault(delivery_id, received_at)
 
     def pending_inbox(self) -> int:
         self._check()

@@ -116,6 +116,16 @@ class MongoAlertsRepository(IAlertsRepository):
                 if attempt:  # two concurrent upserts of a new _id: the loser retries as an update
                     raise StoreUnavailable("mongodb save: repeated duplicate key") from None
 
+    def prune(self, before: datetime, limit: int) -> int:
+        cutoff = ts(before)
+        cursor = self._alerts.find({"last_received_at": {"$lt": cutoff}}, {"_id": 1}).sort("last_received_at", 1)
+        ids = [d["_id"] for d in self._run("prune", list, cursor.limit(limit))]
+        self._run("prune", self._deliveries.delete_many, {"alert_id": {"$in": ids}})
+        self._run("prune", self._alerts.delete_many, {"_id": {"$in": ids}})
+        self._run("prune", self._dead.delete_many, {"received_at": {"$lt": cutoff}})
+        self._run("prune", self._inbox.delete_many, {"state": "dead", "received_at": {"$lt": cutoff}})
+        return len(ids)
+
     def get(self, alert_id: str) -> AlertRecord | None:
         doc = self._run("get", self._alerts.find_one, {"_id": str(alert_id)})
         return _record(doc) if doc else None

@@ -90,6 +90,18 @@ class PostgresAlertsRepository(IAlertsRepository):
                     applied[i] = True
         return applied
 
+    def prune(self, before: datetime, limit: int) -> int:
+        with self._transaction() as cur:
+            cur.execute(
+                "SELECT id FROM alerts WHERE last_received_at < %s ORDER BY last_received_at LIMIT %s", (before, limit)
+            )
+            ids = [r["id"] for r in cur.fetchall()]
+            cur.execute("DELETE FROM deliveries WHERE alert_id = ANY(%s)", (ids,))
+            cur.execute("DELETE FROM alerts WHERE id = ANY(%s)", (ids,))
+            cur.execute("DELETE FROM dead_letters WHERE received_at < %s", (before,))
+            cur.execute("DELETE FROM inbox WHERE state = 'dead' AND received_at < %s", (before,))
+        return len(ids)
+
     def get(self, alert_id: str) -> AlertRecord | None:
         with self._transaction() as cur:
             cur.execute(f"SELECT {COLUMNS} FROM alerts WHERE id = %s", (alert_id,))

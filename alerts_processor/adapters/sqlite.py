@@ -148,6 +148,17 @@ class SqliteAlertsRepository(IAlertsRepository):
         }
         return assemble_stats(results)
 
+    def prune(self, before: datetime, limit: int) -> int:
+        cutoff = ts(before)
+        with self._transaction() as conn:
+            oldest = "SELECT id FROM alerts WHERE last_received_at < ? ORDER BY last_received_at LIMIT ?"
+            ids = [(r[0],) for r in conn.execute(oldest, (cutoff, limit))]
+            conn.executemany("DELETE FROM deliveries WHERE alert_id = ?", ids)
+            conn.executemany("DELETE FROM alerts WHERE id = ?", ids)
+            conn.execute("DELETE FROM dead_letters WHERE received_at < ?", (cutoff,))
+            conn.execute("DELETE FROM inbox WHERE state = 'dead' AND received_at < ?", (cutoff,))
+        return len(ids)
+
     def get(self, alert_id: str) -> AlertRecord | None:
         rows = self._query(f"SELECT {COLUMNS} FROM alerts WHERE id = ?", (alert_id,))
         return _record(rows[0]) if rows else None

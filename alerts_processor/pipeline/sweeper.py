@@ -7,18 +7,25 @@ import threading
 
 from alerts_processor.interfaces import IAlertsRepository, IMetrics
 from alerts_processor.models import StoreUnavailable
+from alerts_processor.pipeline.retention import Retention
 from alerts_processor.pipeline.service import PipelineService
 
 log = logging.getLogger(__name__)
 
 
 class InboxSweeper:
-    """Renews this worker's leases and takes over abandoned entries every `interval` seconds."""
+    """Every `interval` seconds: renew this worker's leases, take over abandoned entries, prune old data."""
 
     def __init__(
-        self, service: PipelineService, repository: IAlertsRepository, metrics: IMetrics, interval: float
+        self,
+        service: PipelineService,
+        repository: IAlertsRepository,
+        metrics: IMetrics,
+        interval: float,
+        retention: Retention | None = None,
     ) -> None:
         self._service = service
+        self._retention = retention
         self._repository = repository
         self._metrics = metrics
         self._interval = interval
@@ -42,6 +49,8 @@ class InboxSweeper:
                 self._service.renew_leases()
                 self._service.recover()
                 self._metrics.inbox_pending(self._repository.pending_inbox())
+                if self._retention is not None:
+                    self._retention.maybe_run()
             except StoreUnavailable as exc:
                 self._metrics.store_error("sweep")
                 log.warning("inbox sweep skipped: store unavailable", extra={"error": str(exc)})

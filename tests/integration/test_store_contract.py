@@ -148,3 +148,22 @@ def test_dead_letter_is_idempotent(repo: IAlertsRepository) -> None:
 
 def test_ping(repo: IAlertsRepository) -> None:
     repo.ping()
+
+
+def test_prune_removes_old_episodes_with_their_deliveries(repo: IAlertsRepository) -> None:
+    old = processed("old:0", starts="2026-01-01T00:00:00Z", received=T0 - timedelta(days=100))
+    kept = processed("new:0", starts="2026-11-30T00:00:00Z", received=T0)
+    for item in (old, kept, processed("old:1", starts="2026-01-01T00:00:00Z", received=T0 - timedelta(days=99))):
+        repo.save(item)
+    repo.dead_letter("dl-old", "{}", "bad", T0 - timedelta(days=100))
+    repo.dead_letter("dl-new", "{}", "bad", T0)
+    repo.add_inbox("dead-old", b"{}", T0 - timedelta(days=100), T0 - timedelta(days=100))
+    repo.bury_inbox("dead-old", "gave up")
+    repo.add_inbox("pending-old", b"{}", T0 - timedelta(days=100), T0 - timedelta(days=100))
+    assert repo.prune(T0 - timedelta(days=90), limit=1000) == 1
+    assert repo.get(old.alert.id) is None and repo.history(old.alert.id) == []
+    assert repo.get(kept.alert.id) is not None and len(repo.history(kept.alert.id)) == 1
+    assert repo.prune(T0 - timedelta(days=90), limit=1000) == 0
+    assert repo.pending_inbox() == 1  # a pending entry is never pruned: it holds acknowledged alerts
+    # the old delivery ids are gone with their episode: the same delivery would apply again
+    assert repo.save(processed("old:0", starts="2026-01-01T00:00:00Z", received=T0))
