@@ -13,9 +13,12 @@ from alerts_processor.models import (
     InboxEntry,
     K8sUnavailable,
     ProcessedAlert,
+    SanitizedAlert,
     StoreUnavailable,
+    ValidatedAlert,
     WorkloadState,
 )
+from alerts_processor.pipeline.validate import Validator
 from alerts_processor.query import AlertQuery, Notification, Page, Stats, page_of, sort_value
 
 
@@ -254,3 +257,25 @@ class RecordingMetrics(IMetrics):
 
     def store_error(self, operation: str) -> None:
         self._count("store_error", operation)
+
+
+class HeldValidator(Validator):
+    """Holds every alert until `release` is set: fills the queue, or keeps work in flight, deterministically."""
+
+    def __init__(self) -> None:
+        super().__init__(FakeK8sClient(namespaces=["prod"]))
+        self.release = threading.Event()
+
+    def validate(self, alert: SanitizedAlert) -> ValidatedAlert:
+        self.release.wait(10)
+        return super().validate(alert)
+
+
+class ManualClock:
+    """A monotonic clock that moves only when a test sets `now`."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now

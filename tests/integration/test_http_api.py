@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -14,11 +13,9 @@ import requests
 from alerts_processor.adapters.sqlite import SqliteAlertsRepository
 from alerts_processor.adapters.sqlite_schema import sqlite_path
 from alerts_processor.config import Settings
-from alerts_processor.models import SanitizedAlert, ValidatedAlert
-from alerts_processor.pipeline.validate import Validator
 from tests import kube_api as k
 from tests.conftest import LiveServer
-from tests.fakes import FakeK8sClient, InMemoryAlertsRepository
+from tests.fakes import HeldValidator, InMemoryAlertsRepository
 from tests.helpers import alert, payload, sample, wait_until
 
 WEBHOOK = "/webhooks/alertmanager"
@@ -152,16 +149,6 @@ def test_store_down_gives_503_with_retry_after(serve: Serve, settings: Settings)
     store.down = False
     assert post(server, sample("kube-pod-crashlooping")).status_code == 202
     wait_until(lambda: len(store.records) == 1)
-
-
-class HeldValidator(Validator):
-    def __init__(self) -> None:
-        super().__init__(FakeK8sClient())
-        self.release = threading.Event()
-
-    def validate(self, alert: SanitizedAlert) -> ValidatedAlert:
-        self.release.wait(10)
-        return super().validate(alert)
 
 
 def test_full_queue_gives_503_then_recovers(serve: Serve, settings: Settings) -> None:

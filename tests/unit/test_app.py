@@ -4,30 +4,18 @@ from alerts_processor.adapters.sqlite import SqliteAlertsRepository
 from alerts_processor.adapters.sqlite_schema import sqlite_path
 from alerts_processor.app import create_app, shutdown_app
 from alerts_processor.config import Settings
-from alerts_processor.models import SanitizedAlert, ValidatedAlert
 from alerts_processor.pipeline.payload import parse_payload
 from alerts_processor.pipeline.service import PipelineService
-from alerts_processor.pipeline.validate import Validator
-from tests.fakes import FakeK8sClient
+from tests.fakes import HeldValidator
 from tests.helpers import sample
 
 
-class GatedValidator(Validator):
-    def __init__(self) -> None:
-        super().__init__(FakeK8sClient())
-        self.gate = threading.Event()
-
-    def validate(self, alert: SanitizedAlert) -> ValidatedAlert:
-        self.gate.wait(5)
-        return super().validate(alert)
-
-
 def test_shutdown_drains_the_queue_before_closing_the_store(settings: Settings) -> None:
-    validator = GatedValidator()
+    validator = HeldValidator()
     app = create_app(settings, {"validator": validator})
     pipeline: PipelineService = app.extensions["container"].pipeline()
     pipeline.accept(parse_payload(sample("app-batch-mixed")), b"{}")
-    threading.Timer(0.2, validator.gate.set).start()  # the queued alerts finish only after shutdown began
+    threading.Timer(0.2, validator.release.set).start()  # the queued alerts finish only after shutdown began
     shutdown_app(app)
     store = SqliteAlertsRepository(sqlite_path(settings.store_url))
     try:

@@ -2,21 +2,13 @@ import pytest
 
 from alerts_processor.adapters.breaker import CircuitBreaker
 from alerts_processor.models import K8sUnavailable
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
-
+from tests.fakes import ManualClock
 
 OUTAGE = K8sUnavailable("Kubernetes API timed out")
 
 
 def test_opens_after_threshold_outages_then_lets_one_trial_through() -> None:
-    clock = Clock()
+    clock = ManualClock()
     breaker = CircuitBreaker(threshold=3, cooldown=10, clock=clock)
     for _ in range(3):
         breaker.before_call()
@@ -39,7 +31,7 @@ def test_opens_after_threshold_outages_then_lets_one_trial_through() -> None:
 
 
 def test_forbidden_and_successes_do_not_open() -> None:
-    breaker = CircuitBreaker(threshold=2, cooldown=10, clock=Clock())
+    breaker = CircuitBreaker(threshold=2, cooldown=10, clock=ManualClock())
     for _ in range(5):
         breaker.failed(K8sUnavailable("forbidden", outage=False))
     breaker.failed(OUTAGE)
@@ -49,7 +41,7 @@ def test_forbidden_and_successes_do_not_open() -> None:
 
 
 def test_threshold_zero_never_opens() -> None:
-    breaker = CircuitBreaker(threshold=0, cooldown=10, clock=Clock())
+    breaker = CircuitBreaker(threshold=0, cooldown=10, clock=ManualClock())
     for _ in range(10):
         breaker.failed(OUTAGE)
     breaker.before_call()

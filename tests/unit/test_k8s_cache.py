@@ -5,16 +5,8 @@ import pytest
 
 from alerts_processor.models import K8sUnavailable, WorkloadState
 from alerts_processor.pipeline.k8s_cache import CachingK8sClient
-from tests.fakes import FakeK8sClient, RecordingMetrics
+from tests.fakes import FakeK8sClient, ManualClock, RecordingMetrics
 from tests.unit.test_validate_enrich import workload
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 class GatedK8s(FakeK8sClient):
@@ -33,7 +25,7 @@ class GatedK8s(FakeK8sClient):
 
 
 def test_reads_are_reused_within_ttl_then_refreshed() -> None:
-    inner, clock = FakeK8sClient(namespaces=["prod"]), Clock()
+    inner, clock = FakeK8sClient(namespaces=["prod"]), ManualClock()
     cache = CachingK8sClient(inner, ttl=5, metrics=RecordingMetrics(), clock=clock)
     assert cache.namespace_exists("prod") and cache.namespace_exists("prod")
     assert not cache.namespace_exists("dev")
@@ -71,7 +63,7 @@ def test_existing_namespaces_and_owners_are_kept_longer_than_workload_state() ->
     inner, clock = (
         FakeK8sClient(namespaces=["prod"], workloads=[workload("Pod", "p", owner=WorkloadRef("ReplicaSet", "rs")),
                                                       workload("Deployment", "web")]),
-        Clock(),
+        ManualClock(),
     )  # fmt: skip
     cache = CachingK8sClient(inner, ttl=5, metrics=RecordingMetrics(), clock=clock, stable_ttl=300)
     for _ in range(2):
@@ -83,7 +75,7 @@ def test_existing_namespaces_and_owners_are_kept_longer_than_workload_state() ->
 
 
 def test_replicaset_lists_last_as_long_as_the_revision() -> None:
-    inner, clock = FakeK8sClient(namespaces=["prod"]), Clock()
+    inner, clock = FakeK8sClient(namespaces=["prod"]), ManualClock()
     cache = CachingK8sClient(inner, ttl=5, metrics=RecordingMetrics(), clock=clock, stable_ttl=300)
     inner.workloads[("prod", "ReplicaSet", "web-1")] = workload("ReplicaSet", "web-1")
     for _ in range(3):

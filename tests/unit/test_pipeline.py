@@ -1,5 +1,4 @@
 import json
-import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
@@ -14,7 +13,7 @@ from alerts_processor.pipeline.processor import AlertProcessor
 from alerts_processor.pipeline.sanitize import Sanitizer
 from alerts_processor.pipeline.service import PipelineService
 from alerts_processor.pipeline.validate import Validator
-from tests.fakes import FakeK8sClient, InMemoryAlertsRepository, RecordingMetrics
+from tests.fakes import FakeK8sClient, HeldValidator, InMemoryAlertsRepository, RecordingMetrics
 from tests.helpers import alert, payload, sample, wait_until
 
 
@@ -24,18 +23,6 @@ class Clock:
 
     def __call__(self) -> datetime:
         return self.now
-
-
-class BlockingValidator(Validator):
-    """Holds every alert until `release` is set, to fill the queue deterministically."""
-
-    def __init__(self) -> None:
-        super().__init__(FakeK8sClient(namespaces=["prod"]))
-        self.release = threading.Event()
-
-    def validate(self, alert: object) -> ValidatedAlert:
-        self.release.wait(10)
-        return super().validate(alert)  # type: ignore[arg-type]
 
 
 @pytest.fixture
@@ -109,7 +96,7 @@ def test_redelivery_updates_the_same_record(repo: InMemoryAlertsRepository, exec
 
 
 def test_full_queue_rejects_the_whole_batch(repo: InMemoryAlertsRepository, executor: ThreadPoolExecutor) -> None:
-    validator = BlockingValidator()
+    validator = HeldValidator()
     service = make_service(repo, executor, queue_max=3, validator=validator)
     accept(service, sample("app-batch-mixed"))
     with pytest.raises(QueueFull):
@@ -157,7 +144,7 @@ def test_store_failure_leaves_the_entry_for_replay(
 
 def test_queued_entries_keep_their_lease(repo: InMemoryAlertsRepository, executor: ThreadPoolExecutor) -> None:
     clock = Clock()
-    validator = BlockingValidator()
+    validator = HeldValidator()
     service = make_service(repo, executor, validator=validator, clock=clock)
     accept(service, sample("app-batch-mixed"))
     for _ in range(5):  # long past the first lease, but renewed every sweep
@@ -174,7 +161,7 @@ def test_entry_claimed_back_while_still_queued_is_not_run_twice(
     repo: InMemoryAlertsRepository, executor: ThreadPoolExecutor
 ) -> None:
     clock = Clock()
-    validator = BlockingValidator()
+    validator = HeldValidator()
     service = make_service(repo, executor, validator=validator, clock=clock)
     accept(service, sample("app-batch-mixed"))
     clock.now += timedelta(seconds=31)  # no renewal: the lease lapsed although the batch is queued here

@@ -3,7 +3,7 @@ from datetime import UTC, datetime, timedelta
 from alerts_processor.models import Delivery, ProcessedAlert, RawAlert, Validation, ValidationStatus
 from alerts_processor.pipeline.retention import Retention
 from alerts_processor.pipeline.sanitize import Sanitizer
-from tests.fakes import InMemoryAlertsRepository
+from tests.fakes import InMemoryAlertsRepository, ManualClock
 
 NOW = datetime(2026, 11, 30, tzinfo=UTC)
 
@@ -17,16 +17,8 @@ def episode(n: int, age_days: float) -> ProcessedAlert:
     )
 
 
-class Ticks:
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 def test_prunes_in_batches_and_at_most_every_interval() -> None:
-    repo, ticks = InMemoryAlertsRepository(), Ticks()
+    repo, ticks = InMemoryAlertsRepository(), ManualClock()
     for n in range(2500):
         repo.save(episode(n, 100))
     repo.save(episode(9999, 1))
