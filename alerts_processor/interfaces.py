@@ -162,7 +162,7 @@ class IMetrics(abc.ABC):
 
     @abc.abstractmethod
     def stage_duration(self, stage: str, seconds: float) -> None:
-        """Time spent in sanitize, validate, enrich or store for one alert."""
+        """Time per alert in sanitize, validate, enrich or store: the mean of a group handled together."""
 
     @abc.abstractmethod
     def queue_depth(self, depth: int) -> None:

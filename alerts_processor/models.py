@@ -6,11 +6,13 @@ import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 JSONDict = dict[str, Any]
 
 
+@lru_cache(maxsize=4096)  # the alerts of a batch share their times: most calls are hits
 def ts(value: datetime) -> str:
     """The timestamp text of records: UTC, fixed width, microseconds, so lexical order is time order."""
     # isoformat pads the year to four digits (strftime's %Y does not below 1000 on glibc).

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
+
+import orjson
 
 from alerts_processor.models import (
     AlertRecord,
@@ -30,9 +31,20 @@ def parse_ts(value: str | datetime | None) -> datetime | None:
     return datetime.fromisoformat(value)
 
 
+def _mapping(value: object) -> dict[str, Any]:
+    if isinstance(value, Mapping):  # read-only label views and the like
+        return dict(value)
+    raise TypeError(f"not JSON serializable: {type(value).__name__}")
+
+
+def dumps_bytes(value: Any) -> bytes:
+    """Compact, key-sorted JSON (UTF-8), from orjson: several times faster than the json module."""
+    return orjson.dumps(value, default=_mapping, option=orjson.OPT_SORT_KEYS)
+
+
 def dumps(value: Any) -> str:
     """Compact, key-sorted JSON text."""
-    return json.dumps(value, separators=(",", ":"), sort_keys=True)
+    return dumps_bytes(value).decode()
 
 
 def flat_fields(processed: ProcessedAlert) -> dict[str, Any]:

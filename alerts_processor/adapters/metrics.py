@@ -37,7 +37,7 @@ class PrometheusMetrics(IMetrics):
         self._store_errors = counter("store_errors_total", "Failed store operations.", ("operation",))
         self._stages = Histogram(
             "alerts_processor_stage_duration_seconds",
-            "Time per alert in each pipeline stage.",
+            "Time per alert in each pipeline stage, the mean of a group of alerts handled together.",
             ("stage",),
             buckets=_STAGE_BUCKETS,
             registry=registry,

@@ -15,14 +15,22 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 
 from alerts_processor.adapters.codec import flat_fields, make_record
 from alerts_processor.adapters.postgres_schema import migrate
-from alerts_processor.adapters.sql import COLUMNS, POSTGRES, assemble_stats, select_page, stats_queries, upsert_sql
+from alerts_processor.adapters.sql import (
+    COLUMNS,
+    POSTGRES,
+    assemble_stats,
+    select_page,
+    stats_queries,
+    upsert_sql,
+    values_sql,
+)
 from alerts_processor.interfaces import IAlertsRepository
 from alerts_processor.models import AlertRecord, InboxEntry, ProcessedAlert, StoreUnavailable
 from alerts_processor.query import AlertQuery, Notification, Page, Stats, page_of
 
 log = logging.getLogger(__name__)
 
-_UPSERT = upsert_sql("%({})s", "LEAST", "GREATEST")
+_UPSERT = upsert_sql(values_sql("%({})s"), "LEAST", "GREATEST")
 
 
 _DELIVERY = (

@@ -16,16 +16,20 @@ COLUMN_NAMES = (
 COLUMNS = ", ".join(COLUMN_NAMES)
 
 
-def upsert_sql(placeholder: str, least: str, greatest: str) -> str:
-    """The episode upsert; `placeholder` formats a parameter name (`:{}` or `%({})s`).
+def values_sql(placeholder: str) -> str:
+    """VALUES of one record's columns; `placeholder` formats a parameter name (`:{}` or `%({})s`)."""
+    return "VALUES (" + ", ".join("1" if c == "notifications" else placeholder.format(c) for c in COLUMN_NAMES) + ")"
+
+
+def upsert_sql(rows: str, least: str, greatest: str) -> str:
+    """The episode upsert of `rows` (values_sql(), or a SELECT of COLUMN_NAMES in order).
 
     One row per episode. A redelivery counts a notification and refreshes what may change; status
     only moves forward (a late `firing` never reopens a resolved episode); a failed enrichment keeps
     the last good one. The unique key and this single statement settle races between writers.
     """
-    values = ", ".join("1" if c == "notifications" else placeholder.format(c) for c in COLUMN_NAMES)
     return f"""
-INSERT INTO alerts ({COLUMNS}) VALUES ({values})
+INSERT INTO alerts ({COLUMNS}) {rows}
 ON CONFLICT (id) DO UPDATE SET
     status = CASE WHEN alerts.status = 'resolved' THEN alerts.status ELSE excluded.status END,
     ends_at = CASE WHEN alerts.status = 'resolved' THEN alerts.ends_at ELSE excluded.ends_at END,

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import re
+import sqlite3
+from collections.abc import Callable
 from functools import lru_cache
+from pathlib import Path
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS alerts (
@@ -24,15 +27,45 @@ CREATE TABLE IF NOT EXISTS deliveries (
     delivery_id TEXT PRIMARY KEY, alert_id TEXT NOT NULL, status TEXT NOT NULL, received_at TEXT NOT NULL
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS deliveries_alert ON deliveries (alert_id, received_at);
+CREATE TABLE IF NOT EXISTS dead_letters (
+    delivery_id TEXT PRIMARY KEY, raw TEXT NOT NULL, reason TEXT NOT NULL, received_at TEXT NOT NULL
+);
+"""
+
+# The inbox lives in a file of its own (`<store>-inbox`): SQLite has one writer per file, and an
+# acknowledgement must not wait behind a group commit of the alerts.
+INBOX_SCHEMA = """
 CREATE TABLE IF NOT EXISTS inbox (
     id TEXT PRIMARY KEY, body BLOB NOT NULL, received_at TEXT NOT NULL, leased_until TEXT NOT NULL,
     attempts INTEGER NOT NULL DEFAULT 1, state TEXT NOT NULL DEFAULT 'pending', reason TEXT
 );
 CREATE INDEX IF NOT EXISTS inbox_pending ON inbox (state, leased_until);
-CREATE TABLE IF NOT EXISTS dead_letters (
-    delivery_id TEXT PRIMARY KEY, raw TEXT NOT NULL, reason TEXT NOT NULL, received_at TEXT NOT NULL
-);
 """
+
+
+def inbox_path(path: str) -> str:
+    """The inbox file beside the store's file."""
+    return path + "-inbox"
+
+
+def move_old_inbox(store_path: str) -> Callable[[sqlite3.Connection], None]:
+    """Bring the entries of an inbox kept inside the store's file (as 0.1 did) into its own file.
+
+    Copy, then drop: a crash in between copies again next time, and the copy ignores what it has.
+    """
+
+    def move(conn: sqlite3.Connection) -> None:
+        if not Path(store_path).exists():
+            return
+        conn.execute("ATTACH DATABASE ? AS store", (store_path,))
+        try:
+            if conn.execute("SELECT 1 FROM store.sqlite_master WHERE type = 'table' AND name = 'inbox'").fetchone():
+                conn.execute("INSERT OR IGNORE INTO main.inbox SELECT * FROM store.inbox")
+                conn.execute("DROP TABLE store.inbox")
+        finally:
+            conn.execute("DETACH DATABASE store")
+
+    return move
 
 
 def sqlite_path(url: str) -> str:

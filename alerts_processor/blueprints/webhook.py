@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from collections import Counter
 
+import orjson
 from dependency_injector.wiring import Provide, inject
 from flask import Blueprint, Response, jsonify, request
 
@@ -67,7 +67,7 @@ def _receive(
         )
     body = request.get_data(cache=False)
     try:
-        document = json.loads(body)
+        document = orjson.loads(body)  # several times faster than json; strict UTF-8, no NaN
     except (ValueError, RecursionError) as exc:
         raise Rejected(400, "invalid_json", f"the body is not valid JSON: {str(exc)[:200]}") from None
     try:

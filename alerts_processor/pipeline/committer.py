@@ -6,6 +6,7 @@ import logging
 import queue
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable
 
 from alerts_processor.interfaces import IAlertsRepository, IMetrics
@@ -75,12 +76,17 @@ class GroupCommitter:
         except StoreUnavailable as exc:
             self._metrics.store_error("save")
             log.warning("store unavailable; alerts left in the inbox", extra={"alerts": len(batch), "error": str(exc)})
-            for item, done in batch:
-                self._metrics.alert_processed("store_error", item.validation.status.value)
+            for (validation,), n in Counter((item.validation.status.value,) for item, _ in batch).items():
+                self._metrics.alert_processed("store_error", validation, n)
+            for _, done in batch:
                 done(False)
             return
-        elapsed = time.perf_counter() - started
-        for (item, done), fresh in zip(batch, applied, strict=True):
-            self._metrics.stage_duration("store", elapsed)
-            self._metrics.alert_processed("stored" if fresh else "duplicate", item.validation.status.value)
+        self._metrics.stage_duration("store", (time.perf_counter() - started) / len(batch))
+        outcomes = Counter(
+            ("stored" if fresh else "duplicate", item.validation.status.value)
+            for (item, _), fresh in zip(batch, applied, strict=True)
+        )
+        for (outcome, validation), n in outcomes.items():
+            self._metrics.alert_processed(outcome, validation, n)
+        for _, done in batch:
             done(True)

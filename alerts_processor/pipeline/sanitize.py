@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
+from functools import lru_cache
 
 from alerts_processor.interfaces import ISanitizer
 from alerts_processor.models import InvalidAlert, RawAlert, SanitizedAlert, WorkloadRef, ts
@@ -49,6 +50,7 @@ def alertmanager_fingerprint(labels: Mapping[str, str]) -> str:
     return f"{h:016x}"
 
 
+@lru_cache(maxsize=4096)  # the alerts of a batch share their times: most calls are hits
 def parse_timestamp(value: str, field_name: str) -> datetime | None:
     """RFC 3339 (nanoseconds allowed, truncated to microseconds) in UTC; Go's zero time is None."""
     try:

@@ -123,24 +123,26 @@ class PipelineService:
             )
 
     def _run_chunk(self, work: list[tuple[RawAlert, Delivery]], entry_id: str) -> None:
-        for raw, delivery in work:
-            self._run(raw, delivery, entry_id)
-
-    def _run(self, raw: RawAlert, delivery: Delivery, entry_id: str) -> None:
         try:
-            processed = self._processor.prepare(raw, delivery)
+            prepared = self._processor.prepare_many(work)
         except StoreUnavailable:
             self._metrics.store_error("dead_letter")
+            for _ in work:
+                self._complete(entry_id, False)
+            return
+        except Exception:  # a bug: run the alerts one by one so it costs only the alert that hits it
+            if len(work) > 1:
+                for one in work:
+                    self._run_chunk([one], entry_id)
+                return
+            log.exception("alert processing failed", extra={"delivery_id": work[0][1].delivery_id})
             self._complete(entry_id, False)
             return
-        except Exception:  # a bug must not kill the pool thread or leave the slot taken
-            log.exception("alert processing failed", extra={"delivery_id": delivery.delivery_id})
-            self._complete(entry_id, False)
-            return
-        if processed is None:
-            self._complete(entry_id, True)
-            return
-        self._committer.submit(processed, lambda stored: self._complete(entry_id, stored))
+        for processed in prepared:
+            if processed is None:
+                self._complete(entry_id, True)
+            else:
+                self._committer.submit(processed, lambda stored: self._complete(entry_id, stored))
 
     def _complete(self, entry_id: str, stored: bool) -> None:
         self.capacity.release(1)

@@ -13,6 +13,7 @@ from typing import Any
 
 import requests
 
+from alerts_processor.adapters.sqlite_schema import inbox_path
 from tests.helpers import alert, payload
 
 Batch = list[dict[str, Any]]
@@ -86,7 +87,10 @@ def stored_counts(store_url: str) -> dict[str, int]:
     """notifications per `seq` label, read straight from the store (SQLite or PostgreSQL)."""
     if store_url.startswith("sqlite:///"):
         with sqlite3.connect(store_url[len("sqlite:///") :], timeout=10) as conn:
-            rows = conn.execute("SELECT json_extract(labels, '$.seq'), notifications FROM alerts").fetchall()
+            try:
+                rows = conn.execute("SELECT json_extract(labels, '$.seq'), notifications FROM alerts").fetchall()
+            except sqlite3.OperationalError:  # no table before the first alert is stored
+                rows = []
         conn.close()
     else:
         import psycopg
@@ -98,7 +102,7 @@ def stored_counts(store_url: str) -> dict[str, int]:
 
 def pending_inbox(store_url: str) -> int:
     if store_url.startswith("sqlite:///"):
-        with sqlite3.connect(store_url[len("sqlite:///") :], timeout=10) as conn:
+        with sqlite3.connect(inbox_path(store_url[len("sqlite:///") :]), timeout=10) as conn:
             (count,) = conn.execute("SELECT count(*) FROM inbox WHERE state = 'pending'").fetchone()
         conn.close()
         return int(count)

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 import requests
 
+from alerts_processor.adapters.sqlite_schema import inbox_path
 from tests import kube_api as k
 from tests.e2e.conftest import Service
 from tests.e2e.load import LoadResult, pending_inbox, run_load, stored_counts, unique_batches
@@ -95,27 +96,52 @@ def test_sigterm_drains_what_was_acknowledged(
     assert all(n == 1 for n in counts.values())
 
 
-def test_sqlite_store_unable_to_write_gives_503_then_recovers(start_service: Callable[..., Service]) -> None:
+def sqlite_service_warmed_up(start_service: Callable[..., Service]) -> tuple[Service, str]:
+    """A service on SQLite whose files exist (one alert stored); returns it and the records file."""
     service = start_service(ALERTS_STORE_TIMEOUT="0.3", **FAST_RECOVERY)
-    db = service.store_url[len("sqlite:///") :]
     requests.post(
         service.url + "/webhooks/alertmanager",
         json={"version": "4", "status": "firing", "receiver": "r", "alerts": [alert(seq="warmup")]},
         timeout=5,
     )
     wait_until(lambda: "warmup" in stored_counts(service.store_url))
+    return service, service.store_url[len("sqlite:///") :]
+
+
+def test_sqlite_store_unable_to_write_gives_503_then_recovers(start_service: Callable[..., Service]) -> None:
+    service, db = sqlite_service_warmed_up(start_service)
     result, join = load_under_way(service.url, clients=3, seconds=3, size=5, max_batches=80, acked=100)
-    blocker = sqlite3.connect(db, timeout=5, isolation_level=None)
-    blocker.execute("BEGIN EXCLUSIVE")  # another process holds the write lock: nothing can be written
+    # Another process holds the write locks of both files (records and inbox): nothing can be written.
+    blockers = [sqlite3.connect(path, timeout=5, isolation_level=None) for path in (db, inbox_path(db))]
+    for blocker in blockers:
+        blocker.execute("BEGIN EXCLUSIVE")
     try:
         wait_until(lambda: result.answers["503"] >= 3, timeout=20, message="503 answers while the store is locked")
         assert requests.get(service.url + "/readyz", timeout=5).status_code == 503
     finally:
-        blocker.execute("ROLLBACK")
-        blocker.close()
+        for blocker in blockers:
+            blocker.execute("ROLLBACK")
+            blocker.close()
     join()
     assert_every_ack_stored_once(service.store_url, result)
     assert requests.get(service.url + "/readyz", timeout=5).status_code == 200
+
+
+def test_sqlite_records_locked_still_acknowledges_then_stores(start_service: Callable[..., Service]) -> None:
+    """The inbox has a file of its own: while the records cannot be written, batches are still taken."""
+    service, db = sqlite_service_warmed_up(start_service)
+    blocker = sqlite3.connect(db, timeout=5, isolation_level=None)
+    blocker.execute("BEGIN EXCLUSIVE")
+    try:
+        result, join = load_under_way(service.url, clients=2, seconds=2, size=5, max_batches=20, acked=50)
+        join()
+        assert set(result.answers) == {"202"}, result.answers
+        assert pending_inbox(service.store_url) > 0  # taken, not yet stored
+        assert set(stored_counts(service.store_url)) == {"warmup"}
+    finally:
+        blocker.execute("ROLLBACK")
+        blocker.close()
+    assert_every_ack_stored_once(service.store_url, result)
 
 
 @pytest.mark.parametrize("store", ["sqlite", "postgres"])
