@@ -120,6 +120,11 @@ class IAlertsRepository(abc.ABC):
     def finish_inbox(self, entry_id: str) -> None:
         """Mark an inbox entry fully processed."""
 
+    def finish_inbox_many(self, entry_ids: Sequence[str]) -> None:
+        """finish_inbox() for several entries (in one transaction where the store has them)."""
+        for entry_id in entry_ids:
+            self.finish_inbox(entry_id)
+
     @abc.abstractmethod
     def bury_inbox(self, entry_id: str, reason: str) -> None:
         """Give up on an entry that kept failing (kept for an operator, never replayed)."""

@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 
 from alerts_processor.pipeline.sanitize import alertmanager_fingerprint
 
+RETRY_PAUSE = 0.05  # seconds before a batch answered 503 is sent again
 ALERTNAMES = ("KubePodCrashLooping", "KubeDeploymentReplicasMismatch", "HighErrorRate", "HighLatency", "OOMKilled")
 
 
@@ -86,18 +87,23 @@ def client(index: int, plan: Plan, results: Queue) -> None:  # type: ignore[type
         if pause > 0:
             time.sleep(pause)  # open loop: requests leave on schedule whatever the answers
         data = json.dumps(body).encode()
-        sent = time.monotonic()
-        try:
-            conn.request("POST", parts.path, data, headers)
-            response = conn.getresponse()
-            response.read()
-            status = str(response.status)
-        except (OSError, http.client.HTTPException):
-            status = "error"
-            conn.close()
-            conn = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port or 80, timeout=30)
-        latencies.append(time.monotonic() - sent)
-        answers[status] = answers.get(status, 0) + 1
+        while True:
+            sent = time.monotonic()
+            try:
+                conn.request("POST", parts.path, data, headers)
+                response = conn.getresponse()
+                response.read()
+                status = str(response.status)
+            except (OSError, http.client.HTTPException):
+                status = "error"
+                conn.close()
+                conn = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port or 80, timeout=30)
+            latencies.append(time.monotonic() - sent)
+            answers[status] = answers.get(status, 0) + 1
+            if status != "503" or time.monotonic() > start + plan.seconds:
+                break
+            # Like Alertmanager, send the same batch again after a pause (Alertmanager's is longer).
+            time.sleep(RETRY_PAUSE)
         if status.startswith("2"):
             acked += len(body["alerts"])
     results.put({"acked": acked, "latencies": latencies, "answers": answers})

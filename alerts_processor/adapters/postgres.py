@@ -153,8 +153,11 @@ class PostgresAlertsRepository(IAlertsRepository):
             )
 
     def finish_inbox(self, entry_id: str) -> None:
+        self.finish_inbox_many([entry_id])
+
+    def finish_inbox_many(self, entry_ids: Sequence[str]) -> None:
         with self._transaction() as cur:
-            cur.execute("DELETE FROM inbox WHERE id = %s", (entry_id,))
+            cur.execute("DELETE FROM inbox WHERE id = ANY(%s)", (list(entry_ids),))
 
     def bury_inbox(self, entry_id: str, reason: str) -> None:
         with self._transaction() as cur:

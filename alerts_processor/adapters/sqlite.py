@@ -15,19 +15,13 @@ from alerts_processor.adapters.sql import (
     assemble_stats,
     select_page,
     stats_queries,
-    upsert_sql,
-    values_sql,
 )
 from alerts_processor.adapters.sqlite_file import SqliteFile
+from alerts_processor.adapters.sqlite_rows import seen_deliveries, write_rows
 from alerts_processor.adapters.sqlite_schema import INBOX_SCHEMA, SCHEMA, inbox_path, move_old_inbox, regexp
 from alerts_processor.interfaces import IAlertsRepository
 from alerts_processor.models import AlertRecord, InboxEntry, ProcessedAlert, ts
 from alerts_processor.query import AlertQuery, Notification, Page, Stats, page_of
-
-_UPSERT = upsert_sql(values_sql(":{}"), "min", "max")
-_DELIVERY = (
-    "INSERT INTO deliveries (delivery_id, alert_id, status, received_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING"
-)
 
 
 def _row(processed: ProcessedAlert) -> dict[str, object]:
@@ -59,15 +53,17 @@ class SqliteAlertsRepository(IAlertsRepository):
         return self.save_many([processed])[0]
 
     def save_many(self, items: Sequence[ProcessedAlert]) -> list[bool]:
-        rows = [_row(item) for item in items]  # encoded before the write lock is taken
-        applied: list[bool] = []
+        first: dict[str, dict[str, object]] = {}  # a delivery given twice in one group counts once
+        for item in items:
+            if item.delivery.delivery_id not in first:
+                first[item.delivery.delivery_id] = _row(item)  # encoded before the write lock is taken
         with self._transaction() as conn:
-            for row in rows:
-                fresh = conn.execute(_DELIVERY, (row["delivery_id"], row["id"], row["status"],
-                                                 row["last_received_at"])).rowcount  # fmt: skip
-                if fresh:
-                    conn.execute(_UPSERT, row)
-                applied.append(bool(fresh))
+            stored = seen_deliveries(conn, list(first))
+            write_rows(conn, [row for delivery_id, row in first.items() if delivery_id not in stored])
+        applied: list[bool] = []
+        for item in items:
+            applied.append(item.delivery.delivery_id not in stored)
+            stored.add(item.delivery.delivery_id)
         return applied
 
     def query(self, query: AlertQuery) -> Page:
@@ -119,8 +115,11 @@ class SqliteAlertsRepository(IAlertsRepository):
             )
 
     def finish_inbox(self, entry_id: str) -> None:
+        self.finish_inbox_many([entry_id])
+
+    def finish_inbox_many(self, entry_ids: Sequence[str]) -> None:
         with self._inbox.transaction() as conn:
-            conn.execute("DELETE FROM inbox WHERE id = ?", (entry_id,))
+            conn.executemany("DELETE FROM inbox WHERE id = ?", [(entry_id,) for entry_id in entry_ids])
 
     def bury_inbox(self, entry_id: str, reason: str) -> None:
         with self._inbox.transaction() as conn:

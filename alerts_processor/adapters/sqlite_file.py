@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import fcntl
+import logging
+import os
 import sqlite3
 import threading
 import time
@@ -11,6 +14,10 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from alerts_processor.models import StoreUnavailable
+
+log = logging.getLogger(__name__)
+CHECKPOINT_INTERVAL = 0.5  # seconds
+_WAL_BOUND_PAGES = 20_000  # 80 MB of 4 KiB pages
 
 
 class SqliteFile:
@@ -32,8 +39,11 @@ class SqliteFile:
         self._local = threading.local()
         self._lock = threading.Lock()
         self._write_lock = threading.Lock()
+        self._host_lock: int | None = None  # the lock file's descriptor, opened on first write
         self._connections: list[sqlite3.Connection] = []
         self._ready = False
+        self._closing = threading.Event()
+        self._checkpointer = threading.Thread(target=self._checkpoints, name="sqlite-checkpoint", daemon=True)
 
     def connection(self) -> sqlite3.Connection:
         """The calling thread's connection (opened, and the schema created, on first use)."""
@@ -50,6 +60,10 @@ class SqliteFile:
             # NORMAL in WAL mode: a commit survives a killed process (our promise); only an OS crash
             # may lose the last transactions, in exchange for far fewer fsyncs.
             conn.execute("PRAGMA synchronous=NORMAL")
+            # Checkpoints (copying the WAL into the file, with an fsync) are left to a thread of
+            # their own, so no writer does one while it holds the write lock; this bound only
+            # matters if that thread falls far behind.
+            conn.execute(f"PRAGMA wal_autocheckpoint={_WAL_BOUND_PAGES}")
             with self._lock:
                 if not self._ready:
                     # WAL is a property of the file: set once per process, by one connection, before
@@ -59,6 +73,7 @@ class SqliteFile:
                     if self._prepare is not None:
                         self._prepare(conn)
                     self._ready = True
+                    self._checkpointer.start()
                 self._connections.append(conn)
         except (sqlite3.Error, OSError) as exc:
             raise StoreUnavailable(f"sqlite: {exc}") from exc
@@ -82,24 +97,50 @@ class SqliteFile:
     def transaction(self) -> Iterator[sqlite3.Connection]:
         """A write transaction (BEGIN IMMEDIATE); any SQLite error becomes StoreUnavailable."""
         conn = self.connection()
-        # Threads of this process queue on a mutex instead of polling SQLite's busy handler, whose
-        # growing sleeps starve writers under contention; only other processes meet the busy timeout.
+        deadline = time.monotonic() + self._busy_timeout
+        # Writers queue on a mutex (threads of this process) and on a lock file (processes: the
+        # gunicorn workers) rather than in SQLite's busy handler, which sleeps 1, 2, 5 ... 100 ms
+        # between tries and so leaves the file idle long after the other writer is done. Only
+        # writers from outside (a sqlite3 shell, a backup) still meet the busy handler.
         if not self._write_lock.acquire(timeout=self._busy_timeout):
             raise StoreUnavailable("sqlite: timed out waiting for this process's writers")
         try:
-            conn.execute("BEGIN IMMEDIATE")
+            self._lock_host(deadline)
             try:
-                yield conn
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-            conn.execute("COMMIT")
-        except sqlite3.Error as exc:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise StoreUnavailable(f"sqlite: {exc}") from exc
+                conn.execute("BEGIN IMMEDIATE")
+                try:
+                    yield conn
+                except BaseException:
+                    conn.execute("ROLLBACK")
+                    raise
+                conn.execute("COMMIT")
+            except sqlite3.Error as exc:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise StoreUnavailable(f"sqlite: {exc}") from exc
+            finally:
+                assert self._host_lock is not None
+                fcntl.flock(self._host_lock, fcntl.LOCK_UN)
         finally:
             self._write_lock.release()
+
+    def _lock_host(self, deadline: float) -> None:
+        """Take the lock file of this database's writers; polled, so a stuck holder ends in a timeout."""
+        try:
+            if self._host_lock is None:
+                self._host_lock = os.open(self.path + "-writer.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+            pause = 0.0001
+            while True:
+                try:
+                    fcntl.flock(self._host_lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    return
+                except BlockingIOError:
+                    if time.monotonic() > deadline:
+                        raise StoreUnavailable("sqlite: timed out waiting for the other workers' writers") from None
+                    time.sleep(pause)
+                    pause = min(pause * 2, 0.001)
+        except OSError as exc:
+            raise StoreUnavailable(f"sqlite: {exc}") from exc
 
     def query(self, sql: str, params: Sequence[object] = ()) -> list[sqlite3.Row]:
         """Rows of a read."""
@@ -108,11 +149,25 @@ class SqliteFile:
         except sqlite3.Error as exc:
             raise StoreUnavailable(f"sqlite: {exc}") from exc
 
+    def _checkpoints(self) -> None:
+        # PASSIVE: copies what no reader still needs, never waits for anyone, never blocks writers.
+        while not self._closing.wait(CHECKPOINT_INTERVAL):
+            try:
+                self.connection().execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+            except (sqlite3.Error, StoreUnavailable) as exc:
+                log.debug("checkpoint skipped", extra={"error": str(exc)})
+
     def close(self) -> None:
-        """Close every thread's connection."""
+        """Stop the checkpoints; close every thread's connection."""
+        self._closing.set()
+        if self._checkpointer.is_alive():
+            self._checkpointer.join()
         with self._lock:
             for conn in self._connections:
                 with contextlib.suppress(sqlite3.ProgrammingError):
                     conn.close()
             self._connections.clear()
+            if self._host_lock is not None:
+                os.close(self._host_lock)
+                self._host_lock = None
         self._local = threading.local()

@@ -61,6 +61,9 @@ def _receive(
     if denied is not None:  # before reading the body: strangers cost us nothing
         metrics.webhook_rejected("unauthorized")
         return denied, 401
+    retry = {"Retry-After": str(settings.retry_after)}
+    if pipeline.capacity.in_use >= pipeline.capacity.total:  # full: a retried batch costs us nothing
+        raise Rejected(503, "queue_full", "the queue is full", retry)
     if not _is_json(request.mimetype):
         raise Rejected(
             415, "unsupported_media_type", f"Content-Type must be application/json, not {request.mimetype[:100]!r}"
@@ -74,7 +77,6 @@ def _receive(
         payload = parser.parse(document)
     except PayloadError as exc:
         raise Rejected(_PAYLOAD_STATUS.get(exc.code, 422), exc.code, exc.detail) from None
-    retry = {"Retry-After": str(settings.retry_after)}
     count = len(payload.alerts)
     try:
         batch_id = pipeline.accept(payload, body)

@@ -17,6 +17,13 @@ Done = Callable[[bool], None]
 _STOP = object()
 
 
+class _Task:
+    """Work queued with call_soon() (told apart from alerts by its type)."""
+
+    def __init__(self, run: Callable[[], None]) -> None:
+        self.run = run
+
+
 class GroupCommitter:
     """Gathers the writes of alerts prepared in parallel into one transaction per round.
 
@@ -34,11 +41,19 @@ class GroupCommitter:
 
     def submit(self, item: ProcessedAlert, done: Done) -> None:
         """Store `item` soon; `done(stored)` is called from the writer thread (False: the store failed)."""
+        self._start()
+        self._queue.put((item, done))
+
+    def _start(self) -> None:
         with self._lock:
             if not self._started:
                 self._thread.start()
                 self._started = True
-        self._queue.put((item, done))
+
+    def call_soon(self, task: Callable[[], None]) -> None:
+        """Run `task` on the writer thread after the round under way (or at once when idle)."""
+        self._start()
+        self._queue.put(_Task(task))
 
     def stop(self) -> None:
         """Write what is queued, then end the writer thread."""
@@ -51,13 +66,17 @@ class GroupCommitter:
     def _loop(self) -> None:
         while True:
             batch: list[tuple[ProcessedAlert, Done]] = []
+            tasks: list[_Task] = []
             stopping = False
             entry = self._queue.get()
             while True:
                 if entry is _STOP:
                     stopping = True
                     break
-                batch.append(entry)  # type: ignore[arg-type]
+                if isinstance(entry, _Task):
+                    tasks.append(entry)
+                else:
+                    batch.append(entry)  # type: ignore[arg-type]
                 if len(batch) >= self._max_batch:
                     break
                 try:
@@ -66,8 +85,19 @@ class GroupCommitter:
                     break
             if batch:
                 self._write(batch)
+            self._run(tasks)
             if stopping:
+                # What the last round's callbacks queued behind the stop (finishing inbox entries).
+                while not self._queue.empty():
+                    self._run([self._queue.get_nowait()])  # type: ignore[list-item]
                 return
+
+    def _run(self, tasks: list[_Task]) -> None:
+        for task in tasks:
+            try:
+                task.run()
+            except Exception:  # a task's failure must not end the writer
+                log.exception("writer task failed")
 
     def _write(self, batch: list[tuple[ProcessedAlert, Done]]) -> None:
         started = time.perf_counter()

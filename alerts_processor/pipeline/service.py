@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextvars
 import json
 import logging
+import threading
 import uuid
 from collections.abc import Callable
 from concurrent.futures import Executor
@@ -54,6 +55,8 @@ class PipelineService:
         self._max_attempts = inbox_max_attempts
         self._clock = clock
         self._inflight = InFlight()
+        self._finish_lock = threading.Lock()
+        self._to_finish: list[str] = []
 
     def accept(self, payload: AlertmanagerPayload, body: bytes) -> str:
         """Durably record the batch, then queue its alerts; raise QueueFull or StoreUnavailable."""
@@ -148,7 +151,25 @@ class PipelineService:
         self.capacity.release(1)
         self._metrics.queue_depth(self.capacity.in_use)
         if self._inflight.done(entry_id, stored):
-            self._finish(entry_id)  # on failure the lease lapses and the entry is replayed
+            self._finish_soon(entry_id)  # on failure the lease lapses and the entry is replayed
+
+    def _finish_soon(self, entry_id: str) -> None:
+        # Entries finished while a group commit was written are deleted together, by the writer
+        # thread right after it: one inbox transaction per round instead of one per entry.
+        with self._finish_lock:
+            self._to_finish.append(entry_id)
+            first = len(self._to_finish) == 1
+        if first:
+            self._committer.call_soon(self._finish_pending)
+
+    def _finish_pending(self) -> None:
+        with self._finish_lock:
+            entry_ids, self._to_finish = self._to_finish, []
+        try:
+            self._repository.finish_inbox_many(entry_ids)
+        except StoreUnavailable:
+            self._metrics.store_error("finish")
+            log.warning("inbox entries not marked finished; they will be replayed", extra={"entries": len(entry_ids)})
 
     def _finish(self, entry_id: str) -> None:
         try:

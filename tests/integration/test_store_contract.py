@@ -133,6 +133,14 @@ def test_inbox_lease_claim_finish_bury(repo: IAlertsRepository) -> None:
     assert repo.claim_inbox(T0 + timedelta(hours=1), T0 + timedelta(hours=2), 10) == []
 
 
+def test_inbox_entries_finish_together(repo: IAlertsRepository) -> None:
+    for n in range(3):
+        repo.add_inbox(f"e{n}", b"{}", T0, T0 + timedelta(seconds=30))
+    repo.finish_inbox_many(["e0", "e2", "unknown"])
+    assert repo.pending_inbox() == 1
+    assert [e.id for e in repo.claim_inbox(T0 + timedelta(hours=1), T0 + timedelta(hours=2), 10)] == ["e1"]
+
+
 def test_held_entries_are_renewed_and_not_claimed(repo: IAlertsRepository) -> None:
     repo.add_inbox("held", b"{}", T0, T0 + timedelta(seconds=30))
     repo.add_inbox("lapsed", b"{}", T0, T0 + timedelta(seconds=30))

@@ -65,3 +65,26 @@ def test_stop_writes_what_is_queued() -> None:
     threading.Timer(0.05, repo.gate.set).start()
     committer.stop()
     assert len(results) == 10 and len(repo.records) == 10
+
+
+def test_call_soon_runs_after_the_round_under_way() -> None:
+    repo = GatedRepository()
+    committer = GroupCommitter(repo, RecordingMetrics())
+    seen: list[str] = []
+    committer.submit(item(0), lambda stored: seen.append(f"stored {stored}"))
+    committer.call_soon(lambda: seen.append("task"))
+    repo.gate.set()
+    wait_until(lambda: len(seen) == 2)
+    assert seen == ["stored True", "task"]
+    committer.call_soon(lambda: seen.append("idle"))  # nothing to write: run at once
+    wait_until(lambda: len(seen) == 3)
+    committer.stop()
+
+
+def test_stop_runs_what_the_last_round_queued() -> None:
+    committer = GroupCommitter(InMemoryAlertsRepository(), RecordingMetrics())
+    seen: list[str] = []
+    for n in range(3):  # each callback queues a task, behind the stop below
+        committer.submit(item(n), lambda stored, n=n: committer.call_soon(lambda: seen.append(f"after {n}")))
+    committer.stop()
+    assert sorted(seen) == ["after 0", "after 1", "after 2"]
