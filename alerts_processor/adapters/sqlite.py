@@ -40,7 +40,10 @@ class SqliteAlertsRepository(IAlertsRepository):
     """
 
     def __init__(self, path: str, busy_timeout: float = 10.0) -> None:
-        self._db = SqliteFile(path, SCHEMA, busy_timeout, on_connect=_functions)
+        # A group commit of a few thousand alerts dirties more pages than SQLite's default 2 MB
+        # cache holds, and SQLite then writes pages out to the WAL mid-transaction, again and
+        # again: that was a third of the writer's time. Readers only fill what they read.
+        self._db = SqliteFile(path, SCHEMA, busy_timeout, on_connect=_functions, cache_kib=16_384)
         self._inbox = SqliteFile(inbox_path(path), INBOX_SCHEMA, busy_timeout, prepare=move_old_inbox(path))
 
     def _transaction(self) -> AbstractContextManager[sqlite3.Connection]:

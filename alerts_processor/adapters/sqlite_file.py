@@ -30,12 +30,14 @@ class SqliteFile:
         busy_timeout: float,
         prepare: Callable[[sqlite3.Connection], None] | None = None,
         on_connect: Callable[[sqlite3.Connection], None] | None = None,
+        cache_kib: int = 2000,
     ) -> None:
         self.path = path
         self._schema = schema
         self._busy_timeout = busy_timeout
         self._prepare = prepare  # run once per process, after the schema (migrations)
         self._on_connect = on_connect  # run on every new connection (SQL functions)
+        self._cache_kib = cache_kib  # page cache of each connection
         self._local = threading.local()
         self._lock = threading.Lock()
         self._write_lock = threading.Lock()
@@ -64,6 +66,7 @@ class SqliteFile:
             # their own, so no writer does one while it holds the write lock; this bound only
             # matters if that thread falls far behind.
             conn.execute(f"PRAGMA wal_autocheckpoint={_WAL_BOUND_PAGES}")
+            conn.execute(f"PRAGMA cache_size=-{self._cache_kib}")
             with self._lock:
                 if not self._ready:
                     # WAL is a property of the file: set once per process, by one connection, before

@@ -30,7 +30,7 @@ class GroupCommitter:
     A commit's fixed cost is then shared by every alert waiting for it.
     """
 
-    def __init__(self, repository: IAlertsRepository, metrics: IMetrics, max_batch: int = 500) -> None:
+    def __init__(self, repository: IAlertsRepository, metrics: IMetrics, max_batch: int = 2000) -> None:
         self._repository = repository
         self._metrics = metrics
         self._max_batch = max_batch

@@ -5,8 +5,9 @@ from __future__ import annotations
 import contextvars
 import json
 import logging
+import secrets
 import threading
-import uuid
+import time
 from collections.abc import Callable
 from concurrent.futures import Executor
 from datetime import UTC, datetime, timedelta
@@ -21,6 +22,15 @@ from alerts_processor.pipeline.processor import AlertProcessor
 
 log = logging.getLogger(__name__)
 CHUNK = 8
+
+
+def new_entry_id() -> str:
+    """A unique id that sorts by creation time (like UUIDv7: 64 bits of nanoseconds, 64 random).
+
+    Delivery ids start with it: time-ordered keys append to the end of the deliveries index, where
+    random ones (uuid4) dirtied a page of it per alert in every group commit.
+    """
+    return f"{time.time_ns():016x}{secrets.token_hex(8)}"
 
 
 def utcnow() -> datetime:
@@ -63,7 +73,7 @@ class PipelineService:
         count = len(payload.alerts)
         if not self.capacity.reserve(count):
             raise QueueFull(f"{self.capacity.in_use} of {self.capacity.total} queue slots in use")
-        entry_id = uuid.uuid4().hex
+        entry_id = new_entry_id()
         now = self._clock()
         try:
             self._repository.add_inbox(entry_id, body, now, now + self._lease)

@@ -14,7 +14,7 @@ from openapi_spec_validator import validate
 from alerts_processor.config import Settings
 from tests import kube_api as k
 from tests.conftest import LiveServer
-from tests.helpers import alert, payload
+from tests.helpers import alert, payload, wait_until
 
 Serve = Callable[..., LiveServer]
 
@@ -36,6 +36,7 @@ def server(serve: Serve, settings: Settings) -> LiveServer:
                      deployment="web", severity="critical", team="web", pod="web-abc-0")  # fmt: skip
     live.records(7)
     requests.post(live.url + "/webhooks/alertmanager", json=payload(resolved, status="resolved"), timeout=5)
+    wait_until(lambda: get(live, "/api/v1/alerts", status="resolved").json()["alerts"], message="the resolution stored")
     return live
 
 
