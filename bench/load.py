@@ -77,7 +77,7 @@ def client(index: int, plan: Plan, results: Queue) -> None:  # type: ignore[type
     parts = urlsplit(plan.url)
     conn = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port or 80, timeout=30)
     headers = {"Content-Type": "application/json", **plan.headers}
-    acked, latencies, answers = 0, [], {}
+    acked, latencies, answers = 0, [], {}  # type: tuple[int, list[float], dict[str, int]]
     start = time.monotonic()
     for n, body in enumerate(batches(index, plan)):
         due = start + n / plan.rate if plan.rate else time.monotonic()

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+import orjson
 import urllib3
 from kubernetes import client, config
 from kubernetes.client.exceptions import ApiException
@@ -111,7 +111,7 @@ class KubernetesClient(IK8sClient):
         try:
             response = method(*args, _preload_content=False, _request_timeout=self._timeout, **kwargs)
             self._metrics.k8s_call(kind, str(response.status))
-            body = json.loads(response.data)
+            body = orjson.loads(response.data)
         except ApiException as exc:
             self._metrics.k8s_call(kind, str(exc.status))
             if exc.status == 404:
