@@ -62,6 +62,11 @@ class Settings:
     k8s_stable_ttl: float = _setting(
         300.0, "seconds an existing namespace, pod or ReplicaSet is reused (an owner never changes)"
     )
+    k8s_list_after: int = _setting(
+        8,
+        "distinct Deployments of one namespace read within a cache TTL after which its Deployments are listed "
+        "in one call instead (0: never)",
+    )
     k8s_breaker_threshold: int = _setting(5, "consecutive API outages that open the circuit (0: never)")
     k8s_breaker_cooldown: float = _setting(10.0, "seconds calls fail fast once the circuit is open")
     release_window: float = _setting(1800.0, "seconds after a rollout began during which an alert is suspect")

@@ -82,7 +82,13 @@ def cached(client: IK8sClient, settings: Settings, metrics: IMetrics) -> IK8sCli
     """Wrap the client in the read cache unless the TTL is 0."""
     if settings.k8s_cache_ttl <= 0:
         return client
-    return CachingK8sClient(client, settings.k8s_cache_ttl, metrics, stable_ttl=settings.k8s_stable_ttl)
+    return CachingK8sClient(
+        client,
+        settings.k8s_cache_ttl,
+        metrics,
+        stable_ttl=settings.k8s_stable_ttl,
+        list_after=settings.k8s_list_after,
+    )
 
 
 class Container(containers.DeclarativeContainer):

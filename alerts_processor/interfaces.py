@@ -69,6 +69,10 @@ class IK8sClient(abc.ABC):
         cache may keep the list for as long as the revision stays the same.
         """
 
+    @abc.abstractmethod
+    def list_workloads(self, namespace: str, kind: str) -> Sequence[WorkloadState]:
+        """Every object of `kind` (Deployment) in the namespace; raise K8sUnavailable on trouble."""
+
 
 class IAlertsRepository(abc.ABC):
     """Durable storage of alert records and of the intake inbox."""

@@ -30,6 +30,7 @@ class FakeK8sClient(IK8sClient):
         self.workloads = {(w.namespace, w.kind, w.name): w for w in workloads}
         self.fail_with: str | None = None
         self.calls = 0
+        self.lists = 0
 
     @property
     def enabled(self) -> bool:
@@ -48,6 +49,11 @@ class FakeK8sClient(IK8sClient):
     ) -> Sequence[WorkloadState]:
         self._call()
         return [w for (ns, kind, _), w in self.workloads.items() if ns == namespace and kind == "ReplicaSet"]
+
+    def list_workloads(self, namespace: str, kind: str) -> Sequence[WorkloadState]:
+        self._call()
+        self.lists += 1
+        return [w for (ns, k, _), w in self.workloads.items() if ns == namespace and k == kind]
 
     def _call(self) -> None:
         self.calls += 1

@@ -92,6 +92,8 @@ class FakeKubeApi:
             obj = self.objects.get(path)
             if obj is None and path.endswith("/replicasets"):
                 obj = self._list(path + "/", "ReplicaSetList", query)
+            elif obj is None and path.endswith("/deployments"):
+                obj = self._list(path + "/", "DeploymentList", query)
             latency = self.latency
         if fault is not None:
             body = fault.body if fault.body is not None else json.dumps(status_object(fault.status, path)).encode()
@@ -101,15 +103,22 @@ class FakeKubeApi:
         return 200, json.dumps(obj).encode(), latency
 
     def _list(self, prefix: str, kind: str, query: str) -> Obj:
-        wanted = dict(pair.split("=", 1) for pair in parse_qs(query).get("labelSelector", [""])[0].split(",") if pair)
+        params = parse_qs(query)
+        wanted = dict(pair.split("=", 1) for pair in params.get("labelSelector", [""])[0].split(",") if pair)
         items = [
             obj
-            for path, obj in self.objects.items()
+            for path, obj in sorted(self.objects.items())
             if path.startswith(prefix)
             and "/" not in path[len(prefix) :]
             and wanted.items() <= (obj["metadata"].get("labels") or {}).items()
         ]
-        return {"kind": kind, "apiVersion": "apps/v1", "metadata": {"resourceVersion": "1"}, "items": items}
+        metadata: Obj = {"resourceVersion": "1"}
+        if "limit" in params:  # pages, as the API server gives them: `continue` names the next one
+            start, limit = int(params.get("continue", ["0"])[0]), int(params["limit"][0])
+            if start + limit < len(items):
+                metadata["continue"] = str(start + limit)
+            items = items[start : start + limit]
+        return {"kind": kind, "apiVersion": "apps/v1", "metadata": metadata, "items": items}
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         api = self

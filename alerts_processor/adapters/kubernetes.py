@@ -20,6 +20,7 @@ from alerts_processor.interfaces import IK8sClient, IMetrics
 from alerts_processor.models import K8sUnavailable, WorkloadState
 
 log = logging.getLogger(__name__)
+LIST_PAGE = 500  # objects per page of a list call
 
 
 class DisabledK8sClient(IK8sClient):
@@ -38,6 +39,9 @@ class DisabledK8sClient(IK8sClient):
     def list_replicasets(
         self, namespace: str, selector: Mapping[str, str], revision: str | None = None
     ) -> Sequence[WorkloadState]:
+        raise K8sUnavailable("no Kubernetes cluster configured")
+
+    def list_workloads(self, namespace: str, kind: str) -> Sequence[WorkloadState]:
         raise K8sUnavailable("no Kubernetes cluster configured")
 
 
@@ -89,7 +93,20 @@ class KubernetesClient(IK8sClient):
         items = (body or {}).get("items") or []
         return [workload_state("ReplicaSet", item) for item in items if isinstance(item, dict)]
 
-    def _get(self, kind: str, method: Callable[..., Any], *args: str, **kwargs: str) -> Mapping[str, Any] | None:
+    def list_workloads(self, namespace: str, kind: str) -> Sequence[WorkloadState]:
+        if kind != "Deployment":
+            raise K8sUnavailable(f"listing {kind} is not supported", outage=False)
+        states: list[WorkloadState] = []
+        token: str | None = None
+        while True:  # in pages, so a namespace of thousands never comes as one huge answer
+            body = self._get(kind, self._apps.list_namespaced_deployment, namespace, limit=LIST_PAGE, _continue=token)
+            items = (body or {}).get("items") or []
+            states += [workload_state(kind, item) for item in items if isinstance(item, dict)]
+            token = ((body or {}).get("metadata") or {}).get("continue") or None
+            if token is None:
+                return states
+
+    def _get(self, kind: str, method: Callable[..., Any], *args: str, **kwargs: object) -> Mapping[str, Any] | None:
         try:
             self._breaker.before_call()
         except K8sUnavailable:
@@ -105,7 +122,7 @@ class KubernetesClient(IK8sClient):
         self._breaker.succeeded()
         return body
 
-    def _call(self, kind: str, method: Callable[..., Any], *args: str, **kwargs: str) -> Mapping[str, Any] | None:
+    def _call(self, kind: str, method: Callable[..., Any], *args: str, **kwargs: object) -> Mapping[str, Any] | None:
         # _preload_content=False: we read a few fields from the JSON ourselves, which is far
         # cheaper than the client's model deserialisation.
         try:

@@ -9,11 +9,12 @@ from concurrent.futures import Future
 from typing import Any, TypeVar
 
 from alerts_processor.interfaces import IK8sClient, IMetrics
-from alerts_processor.models import WorkloadState
+from alerts_processor.models import K8sUnavailable, WorkloadState
 
 T = TypeVar("T")
 _MAX_ENTRIES = 20000
 _STABLE_KINDS = frozenset({"Pod", "ReplicaSet"})
+_LISTABLE_KINDS = frozenset({"Deployment"})
 
 
 class _Entry:
@@ -38,6 +39,8 @@ class CachingK8sClient(IK8sClient):
         metrics: IMetrics,
         clock: Callable[[], float] = time.monotonic,
         stable_ttl: float | None = None,
+        list_after: int = 0,
+        max_listed: int = 2000,
     ) -> None:
         self._inner = inner
         self._ttl = ttl
@@ -46,6 +49,13 @@ class CachingK8sClient(IK8sClient):
         self._clock = clock
         self._lock = threading.Lock()
         self._entries: dict[Hashable, _Entry] = {}
+        # Namespaces whose Deployments are read one by one in numbers get listed in one call per
+        # TTL instead: one call where there were dozens, in steady state and from a cold cache.
+        self._list_after = list_after
+        self._max_listed = max_listed  # a namespace holding more goes back to reads one by one
+        self._loads: dict[tuple[str, str], tuple[float, set[str]]] = {}  # names loaded in the current TTL
+        self._listed: set[tuple[str, str]] = set()
+        self._unlistable: set[tuple[str, str]] = set()  # listing was forbidden: one by one for good
 
     @property
     def enabled(self) -> bool:
@@ -55,10 +65,54 @@ class CachingK8sClient(IK8sClient):
         return self._cached(("ns", namespace), lambda: self._inner.namespace_exists(namespace), stable=True)
 
     def read_workload(self, namespace: str, kind: str, name: str) -> WorkloadState | None:
+        if (namespace, kind) in self._listed:
+            try:
+                return self._listing(namespace, kind).get(name)
+            except K8sUnavailable as trouble:
+                if trouble.reason != "forbidden":
+                    raise
+                self._stop_listing(namespace, kind)  # RBAC without `list`: back to one read per object
         # A pod's or ReplicaSet's owner never changes: only owner resolution reads them, so an existing
         # one is kept for the stable TTL. Workloads (replicas, rollout state) keep the short TTL.
         stable = kind in _STABLE_KINDS
-        return self._cached((kind, namespace, name), lambda: self._inner.read_workload(namespace, kind, name), stable)
+        return self._cached((kind, namespace, name), lambda: self._load_one(namespace, kind, name), stable)
+
+    def list_workloads(self, namespace: str, kind: str) -> Sequence[WorkloadState]:
+        return list(self._listing(namespace, kind).values())
+
+    def _listing(self, namespace: str, kind: str) -> Mapping[str, WorkloadState]:
+        def load() -> Mapping[str, WorkloadState]:
+            listing = {state.name: state for state in self._inner.list_workloads(namespace, kind)}
+            if len(listing) > self._max_listed:  # too big to list again every TTL for a few reads
+                self._stop_listing(namespace, kind)
+            return listing
+
+        return self._cached(("list", namespace, kind), load)
+
+    def _stop_listing(self, namespace: str, kind: str) -> None:
+        with self._lock:
+            self._listed.discard((namespace, kind))
+            self._unlistable.add((namespace, kind))
+
+    def _load_one(self, namespace: str, kind: str, name: str) -> WorkloadState | None:
+        if self._list_after > 0 and kind in _LISTABLE_KINDS:
+            self._count_load(namespace, kind, name)
+        return self._inner.read_workload(namespace, kind, name)
+
+    def _count_load(self, namespace: str, kind: str, name: str) -> None:
+        key, now = (namespace, kind), self._clock()
+        with self._lock:
+            if key in self._unlistable:
+                return
+            started, names = self._loads.get(key, (now, set()))
+            if now - started > self._ttl:
+                started, names = now, set()
+            names.add(name)
+            if len(names) >= self._list_after:
+                self._listed.add(key)
+                self._loads.pop(key, None)
+            else:
+                self._loads[key] = (started, names)
 
     def list_replicasets(
         self, namespace: str, selector: Mapping[str, str], revision: str | None = None

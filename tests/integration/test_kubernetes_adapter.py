@@ -195,3 +195,19 @@ def test_daemonset_pod_and_replicaset_label(cluster: k.FakeKubeApi, tmp_path: Pa
         Sanitizer().sanitize(alert(namespace="billing", replicaset="payments-api-6f7c9d8b54"))
     )
     assert by_rs.workload == WorkloadRef("Deployment", "payments-api")
+
+
+def test_deployments_of_a_namespace_are_listed_page_by_page(
+    cluster: k.FakeKubeApi, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cluster.add(*(k.deployment("billing", f"worker-{i}") for i in range(3)))
+    monkeypatch.setattr("alerts_processor.adapters.kubernetes.LIST_PAGE", 2)
+    client = client_for(cluster, tmp_path)
+    listed = client.list_workloads("billing", "Deployment")
+    assert sorted(s.name for s in listed) == ["ledger", "payments-api", "worker-0", "worker-1", "worker-2"]
+    assert cluster.calls["/apis/apps/v1/namespaces/billing/deployments"] == 3  # pages of 2, 2 and 1
+    payments = next(s for s in listed if s.name == "payments-api")
+    assert payments == client.read_workload("billing", "Deployment", "payments-api")  # same shape as a read
+    assert client.list_workloads("empty", "Deployment") == []
+    with pytest.raises(K8sUnavailable):
+        client.list_workloads("billing", "StatefulSet")

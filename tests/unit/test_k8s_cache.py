@@ -84,3 +84,54 @@ def test_replicaset_lists_last_as_long_as_the_revision() -> None:
     assert inner.calls == 1  # kept past the short TTL while revision 7 is current
     cache.list_replicasets("prod", {"app": "web"}, "8")
     assert inner.calls == 2  # a rollout is a new key
+
+
+def deployments(n: int, ns: str = "prod") -> FakeK8sClient:
+    return FakeK8sClient(namespaces=[ns], workloads=[workload("Deployment", f"d{i}", ns) for i in range(n)])
+
+
+def test_a_namespace_read_deployment_by_deployment_is_listed_instead() -> None:
+    inner, clock = deployments(20), ManualClock()
+    cache = CachingK8sClient(inner, ttl=5, metrics=RecordingMetrics(), clock=clock, list_after=3)
+    for i in range(3):  # one by one until the third distinct one
+        assert cache.read_workload("prod", "Deployment", f"d{i}") is not None
+    assert (inner.calls, inner.lists) == (3, 0)
+    states = [cache.read_workload("prod", "Deployment", f"d{i}") for i in range(20)]
+    assert all(s is not None and s.name == f"d{i}" for i, s in enumerate(states))
+    assert cache.read_workload("prod", "Deployment", "absent") is None
+    assert (inner.calls, inner.lists) == (4, 1)  # one list answered the other 18 and the absent one
+    clock.now = 5.1  # the list is refreshed like any read
+    cache.read_workload("prod", "Deployment", "d7")
+    assert (inner.calls, inner.lists) == (5, 2)
+    assert cache.read_workload("prod", "Pod", "p") is None and inner.calls == 6  # other kinds: one by one
+
+
+def test_reads_spread_over_time_stay_one_by_one() -> None:
+    inner, clock = deployments(5), ManualClock()
+    cache = CachingK8sClient(inner, ttl=5, metrics=RecordingMetrics(), clock=clock, list_after=3)
+    for i in range(5):
+        cache.read_workload("prod", "Deployment", f"d{i}")
+        clock.now += 6  # each distinct read in a TTL of its own
+    assert inner.lists == 0
+
+
+def test_a_forbidden_list_falls_back_to_reads() -> None:
+    class NoList(FakeK8sClient):
+        def list_workloads(self, namespace: str, kind: str) -> list[WorkloadState]:
+            raise K8sUnavailable("forbidden", outage=False)
+
+    inner = NoList(namespaces=["prod"], workloads=[workload("Deployment", f"d{i}") for i in range(5)])
+    cache = CachingK8sClient(inner, ttl=5, metrics=RecordingMetrics(), clock=ManualClock(), list_after=2)
+    assert all(cache.read_workload("prod", "Deployment", f"d{i}") is not None for i in range(5))
+    assert inner.calls == 5  # every one read by itself, the refused list not retried
+
+
+def test_a_namespace_too_big_to_list_goes_back_to_reads() -> None:
+    inner = deployments(5)
+    cache = CachingK8sClient(inner, ttl=5, metrics=RecordingMetrics(), clock=ManualClock(), list_after=2, max_listed=3)
+    for i in range(5):
+        assert cache.read_workload("prod", "Deployment", f"d{i}") is not None
+    # d0 and d1 read; one list answers d2 but holds 5 > 3, so d3 and d4 are read one by one again
+    assert (inner.lists, inner.calls) == (1, 5)
+    cache.read_workload("prod", "Deployment", "d3")
+    assert (inner.lists, inner.calls) == (1, 5)
