@@ -85,6 +85,14 @@ class IAlertsRepository(abc.ABC):
         """Apply several deliveries (the group commit); stores with transactions do it in one."""
         return [self.save(item) for item in items]
 
+    def encode(self, processed: ProcessedAlert) -> object:
+        """What save_encoded() needs of an alert, prepared in the caller's thread (None: nothing)."""
+        return None
+
+    def save_encoded(self, items: Sequence[tuple[ProcessedAlert, object]]) -> list[bool]:
+        """save_many() of alerts passed through encode() beforehand, off the one writer thread."""
+        return self.save_many([item for item, _ in items])
+
     @abc.abstractmethod
     def get(self, alert_id: str) -> AlertRecord | None:
         """One record by id."""

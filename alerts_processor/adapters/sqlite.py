@@ -7,6 +7,7 @@ import sqlite3
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime
+from typing import cast
 
 from alerts_processor.adapters.codec import dumps, flat_fields, make_record
 from alerts_processor.adapters.sql import (
@@ -56,15 +57,20 @@ class SqliteAlertsRepository(IAlertsRepository):
         return self.save_many([processed])[0]
 
     def save_many(self, items: Sequence[ProcessedAlert]) -> list[bool]:
+        return self.save_encoded([(item, _row(item)) for item in items])
+
+    def encode(self, processed: ProcessedAlert) -> object:
+        return _row(processed)
+
+    def save_encoded(self, items: Sequence[tuple[ProcessedAlert, object]]) -> list[bool]:
         first: dict[str, dict[str, object]] = {}  # a delivery given twice in one group counts once
-        for item in items:
-            if item.delivery.delivery_id not in first:
-                first[item.delivery.delivery_id] = _row(item)  # encoded before the write lock is taken
+        for item, row in items:
+            first.setdefault(item.delivery.delivery_id, cast(dict[str, object], row))
         with self._transaction() as conn:
             stored = seen_deliveries(conn, list(first))
             write_rows(conn, [row for delivery_id, row in first.items() if delivery_id not in stored])
         applied: list[bool] = []
-        for item in items:
+        for item, _ in items:
             applied.append(item.delivery.delivery_id not in stored)
             stored.add(item.delivery.delivery_id)
         return applied

@@ -8,6 +8,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable
+from typing import NamedTuple
 
 from alerts_processor.interfaces import IAlertsRepository, IMetrics
 from alerts_processor.models import ProcessedAlert, StoreUnavailable
@@ -15,6 +16,14 @@ from alerts_processor.models import ProcessedAlert, StoreUnavailable
 log = logging.getLogger(__name__)
 Done = Callable[[bool], None]
 _STOP = object()
+
+
+class _Pending(NamedTuple):
+    """An alert waiting for the writer, with what the store encoded of it beforehand."""
+
+    item: ProcessedAlert
+    encoded: object
+    done: Done
 
 
 class _Task:
@@ -40,9 +49,14 @@ class GroupCommitter:
         self._lock = threading.Lock()
 
     def submit(self, item: ProcessedAlert, done: Done) -> None:
-        """Store `item` soon; `done(stored)` is called from the writer thread (False: the store failed)."""
+        """Store `item` soon; `done(stored)` is called from the writer thread (False: the store failed).
+
+        The store's encoding of the record is done here, in the caller's thread: the writer thread
+        is the one thing every alert of the process waits for.
+        """
+        encoded = self._repository.encode(item)
         self._start()
-        self._queue.put((item, done))
+        self._queue.put(_Pending(item, encoded, done))
 
     def _start(self) -> None:
         with self._lock:
@@ -65,7 +79,7 @@ class GroupCommitter:
 
     def _loop(self) -> None:
         while True:
-            batch: list[tuple[ProcessedAlert, Done]] = []
+            batch: list[_Pending] = []
             tasks: list[_Task] = []
             stopping = False
             entry = self._queue.get()
@@ -99,24 +113,24 @@ class GroupCommitter:
             except Exception:  # a task's failure must not end the writer
                 log.exception("writer task failed")
 
-    def _write(self, batch: list[tuple[ProcessedAlert, Done]]) -> None:
+    def _write(self, batch: list[_Pending]) -> None:
         started = time.perf_counter()
         try:
-            applied = self._repository.save_many([item for item, _ in batch])
+            applied = self._repository.save_encoded([(p.item, p.encoded) for p in batch])
         except StoreUnavailable as exc:
             self._metrics.store_error("save")
             log.warning("store unavailable; alerts left in the inbox", extra={"alerts": len(batch), "error": str(exc)})
-            for (validation,), n in Counter((item.validation.status.value,) for item, _ in batch).items():
+            for (validation,), n in Counter((p.item.validation.status.value,) for p in batch).items():
                 self._metrics.alert_processed("store_error", validation, n)
-            for _, done in batch:
-                done(False)
+            for p in batch:
+                p.done(False)
             return
         self._metrics.stage_duration("store", (time.perf_counter() - started) / len(batch))
         outcomes = Counter(
-            ("stored" if fresh else "duplicate", item.validation.status.value)
-            for (item, _), fresh in zip(batch, applied, strict=True)
+            ("stored" if fresh else "duplicate", p.item.validation.status.value)
+            for p, fresh in zip(batch, applied, strict=True)
         )
         for (outcome, validation), n in outcomes.items():
             self._metrics.alert_processed(outcome, validation, n)
-        for _, done in batch:
-            done(True)
+        for p in batch:
+            p.done(True)

@@ -154,8 +154,12 @@ class PipelineService:
         for processed in prepared:
             if processed is None:
                 self._complete(entry_id, True)
-            else:
+                continue
+            try:  # the store encodes the record here, in this thread
                 self._committer.submit(processed, lambda stored: self._complete(entry_id, stored))
+            except Exception:  # a record the store cannot take: the entry is replayed, then set aside
+                log.exception("alert could not be encoded", extra={"delivery_id": processed.delivery.delivery_id})
+                self._complete(entry_id, False)
 
     def _complete(self, entry_id: str, stored: bool) -> None:
         self.capacity.release(1)

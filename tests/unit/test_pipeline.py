@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from alerts_processor.models import QueueFull, StoreUnavailable, ValidatedAlert, ValidationStatus
+from alerts_processor.models import ProcessedAlert, QueueFull, StoreUnavailable, ValidatedAlert, ValidationStatus
 from alerts_processor.pipeline.committer import GroupCommitter
 from alerts_processor.pipeline.enrich import Enricher
 from alerts_processor.pipeline.payload import PayloadParser, parse_payload
@@ -233,3 +233,18 @@ def test_metrics_count_outcomes_stages_and_queue(repo: InMemoryAlertsRepository,
     # Stages are timed once per group of alerts processed together (here one group per batch).
     assert metrics.stages["sanitize"] == 2 and metrics.stages["validate"] == 2 and 1 <= metrics.stages["store"] <= 2
     wait_until(lambda: metrics.gauges.get("queue_depth") == 0)
+
+
+def test_an_alert_the_store_cannot_encode_leaves_its_batch_to_replay(executor: ThreadPoolExecutor) -> None:
+    class Picky(InMemoryAlertsRepository):
+        def encode(self, processed: ProcessedAlert) -> object:
+            if processed.alert.labels.get("seq") == "bad":
+                raise TypeError("not JSON serializable")
+            return None
+
+    repo = Picky()
+    service = make_service(repo, executor)
+    accept(service, payload(alert(namespace="prod", seq="good"), alert(namespace="prod", seq="bad")))
+    wait_until(lambda: service.capacity.in_use == 0, message="every slot given back")
+    assert [r.labels["seq"] for r in repo.records.values()] == ["good"]
+    assert len(repo.inbox) == 1  # not finished: replayed once its lease lapses, set aside in the end
