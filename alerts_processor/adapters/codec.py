@@ -37,14 +37,9 @@ def _mapping(value: object) -> dict[str, Any]:
     raise TypeError(f"not JSON serializable: {type(value).__name__}")
 
 
-def dumps_bytes(value: Any) -> bytes:
-    """Compact, key-sorted JSON (UTF-8), from orjson: several times faster than the json module."""
-    return orjson.dumps(value, default=_mapping, option=orjson.OPT_SORT_KEYS)
-
-
 def dumps(value: Any) -> str:
-    """Compact, key-sorted JSON text."""
-    return dumps_bytes(value).decode()
+    """Compact, key-sorted JSON text, from orjson: several times faster than the json module."""
+    return orjson.dumps(value, default=_mapping, option=orjson.OPT_SORT_KEYS).decode()
 
 
 def flat_fields(processed: ProcessedAlert) -> dict[str, Any]:

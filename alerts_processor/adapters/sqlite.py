@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Sequence
-from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import cast
 
@@ -47,9 +46,6 @@ class SqliteAlertsRepository(IAlertsRepository):
         self._db = SqliteFile(path, SCHEMA, busy_timeout, on_connect=_functions, cache_kib=16_384)
         self._inbox = SqliteFile(inbox_path(path), INBOX_SCHEMA, busy_timeout, prepare=move_old_inbox(path))
 
-    def _transaction(self) -> AbstractContextManager[sqlite3.Connection]:
-        return self._db.transaction()
-
     def _query(self, sql: str, params: Sequence[object] = ()) -> list[sqlite3.Row]:
         return self._db.query(sql, params)
 
@@ -66,7 +62,7 @@ class SqliteAlertsRepository(IAlertsRepository):
         first: dict[str, dict[str, object]] = {}  # a delivery given twice in one group counts once
         for item, row in items:
             first.setdefault(item.delivery.delivery_id, cast(dict[str, object], row))
-        with self._transaction() as conn:
+        with self._db.transaction() as conn:
             stored = seen_deliveries(conn, list(first))
             write_rows(conn, [row for delivery_id, row in first.items() if delivery_id not in stored])
         applied: list[bool] = []
@@ -95,7 +91,7 @@ class SqliteAlertsRepository(IAlertsRepository):
 
     def prune(self, before: datetime, limit: int) -> int:
         cutoff = ts(before)
-        with self._transaction() as conn:
+        with self._db.transaction() as conn:
             oldest = "SELECT id FROM alerts WHERE last_received_at < ? ORDER BY last_received_at LIMIT ?"
             ids = [(r[0],) for r in conn.execute(oldest, (cutoff, limit))]
             conn.executemany("DELETE FROM deliveries WHERE alert_id = ?", ids)
@@ -147,7 +143,7 @@ class SqliteAlertsRepository(IAlertsRepository):
         ]
 
     def dead_letter(self, delivery_id: str, raw: str, reason: str, received_at: datetime) -> None:
-        with self._transaction() as conn:
+        with self._db.transaction() as conn:
             conn.execute(
                 "INSERT INTO dead_letters (delivery_id, raw, reason, received_at) VALUES (?, ?, ?, ?) "
                 "ON CONFLICT DO NOTHING",

@@ -14,6 +14,7 @@ from functools import cache
 
 import orjson
 
+from alerts_processor.adapters.codec import dumps
 from alerts_processor.adapters.sql import COLUMN_NAMES, upsert_sql
 
 _SIZES = (256, 64, 16, 4, 1)
@@ -44,7 +45,7 @@ def _chunks(rows: Sequence[dict[str, object]], max_params: int) -> Iterator[tupl
 
 def seen_deliveries(conn: sqlite3.Connection, delivery_ids: Sequence[str]) -> set[str]:
     """Which of these deliveries are stored already (inside the write transaction)."""
-    (seen,) = conn.execute(_SEEN, (orjson.dumps(list(delivery_ids)).decode(),)).fetchone()
+    (seen,) = conn.execute(_SEEN, (dumps(list(delivery_ids)),)).fetchone()
     return set(orjson.loads(seen))
 
 

@@ -40,15 +40,12 @@ class AlertProcessor:
         self._repository = repository
         self._metrics = metrics
 
-    def prepare(self, raw: RawAlert, delivery: Delivery) -> ProcessedAlert | None:
-        """Sanitize, validate and enrich; None when the alert was dead-lettered instead (raises StoreUnavailable)."""
-        return self.prepare_many([(raw, delivery)])[0]
-
     def prepare_many(self, work: Sequence[tuple[RawAlert, Delivery]]) -> list[ProcessedAlert | None]:
-        """prepare() for alerts processed together, a stage at a time.
+        """Sanitize, validate and enrich alerts together, a stage at a time.
 
-        Each stage is timed once for the group (the per-alert mean is observed): timing and counting
-        every alert cost more than the stages themselves once the Kubernetes cache is warm.
+        None stands for an alert dead-lettered instead; raises StoreUnavailable. Each stage is
+        timed once for the group (the per-alert mean is observed): timing and counting every alert
+        cost more than the stages themselves once the Kubernetes cache is warm.
         """
         started = time.perf_counter()
         sanitized: list[SanitizedAlert | None] = []

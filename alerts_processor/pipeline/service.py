@@ -118,7 +118,7 @@ class PipelineService:
 
     def _dispatch(self, entry_id: str, payload: AlertmanagerPayload, received_at: datetime) -> None:
         if not payload.alerts:
-            self._finish(entry_id)
+            self._finish([entry_id])
             return
         if not self._inflight.start(entry_id, len(payload.alerts)):
             self.capacity.release(len(payload.alerts))  # already queued here; its lease is renewed again
@@ -179,15 +179,11 @@ class PipelineService:
     def _finish_pending(self) -> None:
         with self._finish_lock:
             entry_ids, self._to_finish = self._to_finish, []
+        self._finish(entry_ids)
+
+    def _finish(self, entry_ids: list[str]) -> None:
         try:
             self._repository.finish_inbox_many(entry_ids)
         except StoreUnavailable:
             self._metrics.store_error("finish")
-            log.warning("inbox entries not marked finished; they will be replayed", extra={"entries": len(entry_ids)})
-
-    def _finish(self, entry_id: str) -> None:
-        try:
-            self._repository.finish_inbox(entry_id)
-        except StoreUnavailable:
-            self._metrics.store_error("finish")
-            log.warning("inbox entry not marked finished; it will be replayed", extra={"inbox_id": entry_id})
+            log.warning("inbox entries not marked finished; they will be replayed", extra={"inbox_ids": entry_ids})
