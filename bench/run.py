@@ -119,8 +119,8 @@ def phase(
         "alerts_per_s": round(alerts / (done - started), 1), "offered_alerts_per_s": rate,
         **{k: round(v, 2) for k, v in quantiles(seen["latencies"]).items()},
         "answers": seen["answers"], "k8s_calls_per_alert": round(calls / alerts, 4) if alerts and kube else None,
-        "peak_rss_mb": round(server.peak_rss / 2**20, 1), "cpu_s_per_1000_alerts": round(1000 * cpu / alerts, 3)
-        if alerts else None,
+        "peak_pss_mb": round(server.peak_pss / 2**20, 1), "peak_rss_sum_mb": round(server.peak_rss / 2**20, 1),
+        "cpu_s_per_1000_alerts": round(1000 * cpu / alerts, 3) if alerts else None,
     }  # fmt: skip
 
 
@@ -198,12 +198,13 @@ def main() -> None:
 
 def table(result: dict[str, Any]) -> str:
     head = f"{'phase':38} {'alerts':>7} {'alerts/s':>9} {'p50 ms':>7} {'p99 ms':>7} {'max ms':>7} {'k8s/alert':>9} " \
-           f"{'RSS MB':>7} {'CPU s/1k':>8}"  # fmt: skip
+           f"{'PSS MB':>7} {'RSS MB':>7} {'CPU s/1k':>8}"  # fmt: skip
     lines = [head, "-" * len(head)]
     for r in result["runs"]:
         k8s = "-" if r["k8s_calls_per_alert"] is None else f"{r['k8s_calls_per_alert']:.4f}"
         lines.append(f"{r['phase']:38} {r['alerts']:>7} {r['alerts_per_s']:>9.0f} {r['p50_ms']:>7.1f} "
-                     f"{r['p99_ms']:>7.1f} {r['max_ms']:>7.1f} {k8s:>9} {r['peak_rss_mb']:>7.0f} "
+                     f"{r['p99_ms']:>7.1f} {r['max_ms']:>7.1f} {k8s:>9} {r['peak_pss_mb']:>7.0f} "
+                     f"{r['peak_rss_sum_mb']:>7.0f} "
                      f"{r['cpu_s_per_1000_alerts'] or 0:>8.3f}")  # fmt: skip
     lines.append(f"\nthroughput / floor = {result['ratio_to_floor']} (medians: {result['throughput_median']:.0f} "
                  f"/ {result['floor_median']:.0f} alerts/s)")  # fmt: skip

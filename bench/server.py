@@ -37,6 +37,15 @@ def _wait(url: str, proc: subprocess.Popen[bytes], what: str) -> None:
     raise RuntimeError(f"{what} did not come up")
 
 
+def _kib(path: str, field: str) -> int:
+    """A `field: N kB` line of a /proc file, or 0 once the process is gone."""
+    try:
+        with open(path) as lines:
+            return next((int(line.split()[1]) for line in lines if line.startswith(field)), 0)
+    except OSError:
+        return 0
+
+
 class Gunicorn:
     """gunicorn with gunicorn.conf.py, as in production; samples RSS and CPU of master and workers."""
 
@@ -50,6 +59,7 @@ class Gunicorn:
                                      start_new_session=True)  # fmt: skip
         _wait(self.url + "/healthz", self.proc, target)
         self.peak_rss = 0
+        self.peak_pss = 0
         self._stop = threading.Event()
         self._sampler = threading.Thread(target=self._sample, daemon=True)
         self._sampler.start()
@@ -64,16 +74,16 @@ class Gunicorn:
         return [pid, *map(int, children)]
 
     def _sample(self) -> None:
+        # Two sums over master and workers: RSS counts a page shared by several processes (libraries,
+        # code imported before the fork) once per process; PSS splits it among them, so its sum is
+        # the memory the server really holds, as a container's memory accounting sees it.
         while not self._stop.wait(0.1):
-            total = 0
+            rss = pss = 0
             for pid in self.pids():
-                try:
-                    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-                        if line.startswith("VmRSS:"):
-                            total += int(line.split()[1]) * 1024
-                except OSError:
-                    continue
-            self.peak_rss = max(self.peak_rss, total)
+                rss += _kib(f"/proc/{pid}/status", "VmRSS:")
+                pss += _kib(f"/proc/{pid}/smaps_rollup", "Pss:")
+            self.peak_rss = max(self.peak_rss, rss * 1024)
+            self.peak_pss = max(self.peak_pss, pss * 1024)
 
     def cpu_seconds(self) -> float:
         """User + system CPU of master and live workers so far."""
