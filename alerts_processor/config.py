@@ -32,7 +32,8 @@ class Settings:
     mongo_database: str = _setting("alerts", "MongoDB database name when the URL names none")
     store_timeout: float = _setting(5.0, "seconds to wait for the store (a lock, a pooled connection) before 503")
     pipeline_threads: int = _setting(8, "size of each worker's ThreadPoolExecutor")
-    queue_max: int = _setting(10000, "alerts a worker holds in memory before answering 503")
+    queue_max: int = _setting(2000, "alerts a worker holds in memory before answering 503")
+    max_batch_alerts: int = _setting(10000, "alerts one webhook body may carry (413 beyond)")
     max_body_bytes: int = _setting(8 * 1024 * 1024, "largest webhook body accepted (413 beyond)")
     max_labels: int = _setting(64, "labels (and annotations) one alert may carry (422 beyond)")
     max_label_length: int = _setting(4096, "characters in one label value (422 beyond)")
@@ -85,7 +86,8 @@ class Settings:
             raise ValueError("ALERTS_TLS_CERT and ALERTS_TLS_KEY go together")
         if self.tls_client_ca and not self.tls_cert:
             raise ValueError("ALERTS_TLS_CLIENT_CA needs ALERTS_TLS_CERT and ALERTS_TLS_KEY")
-        for name in ("web_workers", "web_threads", "pipeline_threads", "queue_max", "max_body_bytes"):
+        positive = ("web_workers", "web_threads", "pipeline_threads", "queue_max", "max_batch_alerts", "max_body_bytes")
+        for name in positive:
             if getattr(self, name) < 1:
                 raise ValueError(f"{env_name(name)} must be at least 1")
 

@@ -69,7 +69,7 @@ def sweeper_resource(
 def payload_parser(settings: Settings) -> PayloadParser:
     """The webhook schema with the configured input limits (replays use the same one)."""
     limits = PayloadLimits(
-        max_alerts=settings.queue_max,
+        max_alerts=settings.max_batch_alerts,
         max_labels=settings.max_labels,
         max_label_length=settings.max_label_length,
         max_annotation_length=settings.max_annotation_length,

@@ -1,4 +1,8 @@
-"""A counter of free queue slots: reserving is all-or-nothing, so a batch is taken whole or not at all."""
+"""A counter of free queue slots: reserving is all-or-nothing, so a batch is taken whole or not at all.
+
+A batch bigger than the whole queue is taken alone, once the queue is empty: Alertmanager sends a
+group's alerts in one body, and a group larger than the queue must not be refused for good.
+"""
 
 from __future__ import annotations
 
@@ -14,9 +18,9 @@ class Capacity:
         self._lock = threading.Lock()
 
     def reserve(self, count: int) -> bool:
-        """Take `count` slots if they are all free."""
+        """Take `count` slots if they are all free (or, for more than the queue holds, if it is empty)."""
         with self._lock:
-            if count > self._free:
+            if count > self._free and not (count > self.total and self._free == self.total):
                 return False
             self._free -= count
             return True

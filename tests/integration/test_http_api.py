@@ -100,7 +100,7 @@ def expect_error(response: requests.Response, status: int, code: str) -> dict[st
 
 
 def test_bad_input_gets_clear_json_errors(serve: Serve, settings: Settings) -> None:
-    server = serve(settings.with_overrides(max_body_bytes=20_000, queue_max=5))
+    server = serve(settings.with_overrides(max_body_bytes=20_000, max_batch_alerts=5))
     url = server.url + WEBHOOK
     expect_error(
         requests.post(url, data="{}", headers={"Content-Type": "text/plain"}, timeout=5), 415, "unsupported_media_type"
@@ -164,6 +164,33 @@ def test_full_queue_gives_503_then_recovers(serve: Serve, settings: Settings) ->
     wait_until(lambda: requests.get(server.url + "/readyz", timeout=5).status_code == 200)
     assert post(server, sample("kube-pod-crashlooping")).status_code == 202
     records(server, 4)
+
+
+def test_a_group_larger_than_the_queue_is_taken_alone(serve: Serve, settings: Settings) -> None:
+    # Alertmanager sends a whole group in one body: one bigger than the queue is taken once it is empty.
+    validator = HeldValidator()
+    server = serve(settings.with_overrides(queue_max=3), validator=validator)
+    big = payload(*[alert(seq=str(i)) for i in range(5)])
+    assert post(server, big).status_code == 202
+    expect_error(post(server, sample("kube-pod-crashlooping")), 503, "queue_full")
+    validator.release.set()
+    records(server, 5)
+    wait_until(lambda: requests.get(server.url + "/readyz", timeout=5).status_code == 200)
+    assert post(server, sample("kube-pod-crashlooping")).status_code == 202
+    records(server, 6)
+
+
+def test_a_big_group_waits_for_an_empty_queue(serve: Serve, settings: Settings) -> None:
+    validator = HeldValidator()
+    server = serve(settings.with_overrides(queue_max=3), validator=validator)
+    assert post(server, sample("kube-pod-crashlooping")).status_code == 202
+    response = post(server, payload(*[alert(seq=str(i)) for i in range(5)]))
+    expect_error(response, 503, "queue_full")  # Alertmanager sends it again; nothing is lost
+    validator.release.set()
+    records(server, 1)
+    wait_until(lambda: requests.get(server.url + "/readyz", timeout=5).status_code == 200)
+    assert post(server, payload(*[alert(seq=str(i)) for i in range(5)])).status_code == 202
+    records(server, 6)
 
 
 def test_abandoned_inbox_entries_are_replayed(serve: Serve, settings: Settings) -> None:

@@ -66,7 +66,7 @@ def test_read_api_has_its_own_token(serve: Serve, settings: Settings) -> None:
     (payload(*[alert(seq=str(i)) for i in range(11)]), 413, "too_many_alerts", "payload.alerts"),
 ])  # fmt: skip
 def test_input_limits(serve: Serve, settings: Settings, document: Any, status: int, code: str, where: str) -> None:
-    server = serve(settings.with_overrides(queue_max=10))
+    server = serve(settings.with_overrides(max_batch_alerts=10))
     response = post(server, document)
     assert response.status_code == status and response.json()["error"] == code
     assert where in response.json()["detail"]
