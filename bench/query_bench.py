@@ -19,6 +19,7 @@ QUERIES = {
     "alertname + severity matcher": AlertQuery(alertname="Alert5", matchers=(parse_matcher('severity="critical"'),)),
     "namespace, next page": AlertQuery(namespace="ns7", after=Cursor("2026-06-01T00:00:00.000000Z", "z")),
     "all, by last_received_at": AlertQuery(sort="last_received_at"),
+    "one fingerprint's episodes": AlertQuery(fingerprint=f"{777_777:016x}"),
 }
 
 

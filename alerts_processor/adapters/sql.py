@@ -44,6 +44,11 @@ ON CONFLICT (id) DO UPDATE SET
 """
 
 
+def fingerprint_range(fingerprint: str) -> list[str]:
+    """Bounds of the ids of a fingerprint's episodes: an id is the fingerprint, `-`, then the start time."""
+    return [fingerprint + "-", fingerprint + "."]  # "." (0x2e) is the byte after "-" (0x2d)
+
+
 class Dialect:
     """How SQLite and PostgreSQL spell the few things the query builder needs."""
 
@@ -85,6 +90,9 @@ def where(query: AlertQuery, dialect: Dialect, with_cursor: bool = True) -> tupl
     for column, value in query.scalar_filters().items():
         clauses.append(f"{column} = {p}")
         params.append(value)
+    if query.fingerprint is not None and dialect is SQLITE:
+        clauses.append(f"id >= {p} AND id < {p}")  # the primary key's index finds the episodes
+        params += fingerprint_range(query.fingerprint)
     if query.release_suspect is not None:
         clauses.append(f"COALESCE({dialect.suspect}, 0) = {p}")
         params.append(int(query.release_suspect))

@@ -48,6 +48,29 @@ def test_sqlite_plans_use_indexes(tmp_path: Path) -> None:
     conn.close()
 
 
+def test_sqlite_finds_a_fingerprint_through_the_primary_key(tmp_path: Path) -> None:
+    # A store made before this version has an index on fingerprint: it goes at the next start.
+    path = str(tmp_path / "big.db")
+    for created in (True, False):
+        store = SqliteAlertsRepository(path)
+        store.ping()  # creates the schema, then migrates it
+        store.close()
+        if created:
+            old = sqlite3.connect(path)
+            old.execute("CREATE INDEX alerts_fingerprint ON alerts (fingerprint)")
+            old.close()
+    conn = sqlite3.connect(path)
+    assert not conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'alerts_fingerprint'").fetchall()
+    conn.execute(sqlite_rows(ROWS))
+    conn.commit()
+    conn.execute("ANALYZE")
+    sql, params = select_page(AlertQuery(fingerprint=f"{4242:016x}"), SQLITE)
+    plan = " | ".join(row[-1] for row in conn.execute("EXPLAIN QUERY PLAN " + sql, params))
+    assert "sqlite_autoindex_alerts_1 (id>? AND id<?)" in plan, plan
+    assert [row[0] for row in conn.execute(sql, params)] == [f"{4242:016x}-4242"]
+    conn.close()
+
+
 def test_postgres_plans_use_indexes(postgres_url: str) -> None:
     PostgresAlertsRepository(postgres_url).ping()  # creates and migrates the schema
     with psycopg.connect(postgres_url, autocommit=True) as conn:
