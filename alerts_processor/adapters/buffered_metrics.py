@@ -9,7 +9,7 @@ flusher only copies it); a flusher applies what changed once a second.
 from __future__ import annotations
 
 import threading
-from collections import Counter
+from collections import Counter, deque
 
 from alerts_processor.interfaces import IMetrics
 
@@ -27,7 +27,8 @@ class BufferedMetrics(IMetrics):
         self._retired: Counter[tuple[str, ...]] = Counter()
         self._flushed: Counter[tuple[str, ...]] = Counter()  # the sums already applied
         self._flushing = threading.Lock()
-        self._stages: list[tuple[str, float]] = []
+        # Appended by every pool thread, drained by the flusher: a deque does both atomically, no lock.
+        self._stages: deque[tuple[str, float]] = deque()
         self._depth: int | None = None
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="metrics-flush", daemon=True)
@@ -58,7 +59,6 @@ class BufferedMetrics(IMetrics):
                 self._retired.update(shard)  # nothing writes it any more
                 self._shards.remove((thread, shard))
             shards = [shard for _, shard in self._shards]
-            stages, self._stages = self._stages, []
             depth, self._depth = self._depth, None
         totals = Counter(self._retired)
         for shard in shards:
@@ -74,8 +74,8 @@ class BufferedMetrics(IMetrics):
                 self._target.k8s_call(labels[0], labels[1], n)
             else:
                 self._target.k8s_cache(labels[0] == "hit", n)
-        for stage, seconds in stages:
-            self._target.stage_duration(stage, seconds)
+        for _ in range(len(self._stages)):  # what came in meanwhile waits for the next flush
+            self._target.stage_duration(*self._stages.popleft())
         if depth is not None:
             self._target.queue_depth(depth)
 
@@ -94,8 +94,7 @@ class BufferedMetrics(IMetrics):
         self._count("processed", outcome, validation, n=count)
 
     def stage_duration(self, stage: str, seconds: float) -> None:
-        with self._lock:
-            self._stages.append((stage, seconds))
+        self._stages.append((stage, seconds))
 
     def k8s_call(self, resource: str, code: str, count: int = 1) -> None:
         self._count("k8s", resource, code, n=count)
