@@ -7,6 +7,7 @@ import ssl
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from alerts_processor.config import Settings
 
@@ -60,6 +61,18 @@ def child_exit(server: object, worker: object) -> None:
     from prometheus_flask_exporter.multiprocess import GunicornInternalPrometheusMetrics
 
     GunicornInternalPrometheusMetrics.mark_process_dead_on_child_exit(getattr(worker, "pid", 0))
+
+
+def pre_request(worker: object, req: Any) -> None:
+    """Close a keep-alive connection after ALERTS_KEEPALIVE_REQUESTS requests (nginx's keepalive_requests).
+
+    A client that keeps its connection open, as Alertmanager does, stays with the worker that
+    accepted it: with a few connections, one worker can hold them all while the other idles (the
+    benchmark saw a phase with three clients run on one worker). The answer says `Connection:
+    close`; the client connects again, and the idle worker, waiting in accept, most likely takes it.
+    """
+    if req.req_number % _settings.keepalive_requests == 0:
+        req.force_close()
 
 
 def post_worker_init(worker: object) -> None:

@@ -24,6 +24,7 @@ class Settings:
     web_workers: int = _setting(2, "gunicorn worker processes")
     web_threads: int = _setting(8, "request threads per gunicorn worker (gthread)")
     graceful_timeout: int = _setting(30, "seconds a worker has to drain its queue on SIGTERM")
+    keepalive_requests: int = _setting(100, "requests one keep-alive connection serves before it is closed")
     store_url: str = _setting(
         "sqlite:///var/alerts.db",
         "where records live: sqlite:///path, postgresql://... or mongodb://... (may hold a password)",
@@ -86,7 +87,8 @@ class Settings:
             raise ValueError("ALERTS_TLS_CERT and ALERTS_TLS_KEY go together")
         if self.tls_client_ca and not self.tls_cert:
             raise ValueError("ALERTS_TLS_CLIENT_CA needs ALERTS_TLS_CERT and ALERTS_TLS_KEY")
-        positive = ("web_workers", "web_threads", "pipeline_threads", "queue_max", "max_batch_alerts", "max_body_bytes")
+        positive = ("web_workers", "web_threads", "keepalive_requests", "pipeline_threads", "queue_max",
+                    "max_batch_alerts", "max_body_bytes")  # fmt: skip
         for name in positive:
             if getattr(self, name) < 1:
                 raise ValueError(f"{env_name(name)} must be at least 1")
