@@ -66,8 +66,8 @@ class Settings:
     )
     k8s_list_after: int = _setting(
         8,
-        "distinct Deployments of one namespace read within a cache TTL after which its Deployments are listed "
-        "in one call instead (0: never)",
+        "distinct Deployments (Pods, ReplicaSets) of one namespace read within a cache TTL after which that "
+        "kind is listed in one call instead (0: never)",
     )
     k8s_breaker_threshold: int = _setting(5, "consecutive API outages that open the circuit (0: never)")
     k8s_breaker_cooldown: float = _setting(10.0, "seconds calls fail fast once the circuit is open")

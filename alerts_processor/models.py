@@ -191,6 +191,7 @@ class WorkloadState:
     owner: WorkloadRef | None = None
     created_at: datetime | None = None
     selector: Mapping[str, str] = field(default_factory=dict)
+    labels: Mapping[str, str] = field(default_factory=dict)
 
 
 class AlertsProcessorError(Exception):

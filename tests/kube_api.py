@@ -94,6 +94,8 @@ class FakeKubeApi:
                 obj = self._list(path + "/", "ReplicaSetList", query)
             elif obj is None and path.endswith("/deployments"):
                 obj = self._list(path + "/", "DeploymentList", query)
+            elif obj is None and path.endswith("/pods"):
+                obj = self._list(path + "/", "PodList", query)
             latency = self.latency
         if fault is not None:
             body = fault.body if fault.body is not None else json.dumps(status_object(fault.status, path)).encode()
@@ -118,7 +120,8 @@ class FakeKubeApi:
             if start + limit < len(items):
                 metadata["continue"] = str(start + limit)
             items = items[start : start + limit]
-        return {"kind": kind, "apiVersion": "apps/v1", "metadata": metadata, "items": items}
+        api_version = "v1" if kind == "PodList" else "apps/v1"
+        return {"kind": kind, "apiVersion": api_version, "metadata": metadata, "items": items}
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         api = self

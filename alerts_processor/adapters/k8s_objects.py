@@ -38,6 +38,7 @@ def workload_state(kind: str, body: Mapping[str, Any]) -> WorkloadState:
         owner=_controller(meta.get("ownerReferences")),
         created_at=_parse_time(meta.get("creationTimestamp")),
         selector=dict((spec.get("selector") or {}).get("matchLabels") or {}),
+        labels={str(k): str(v) for k, v in (meta.get("labels") or {}).items()},
     )
 
 

@@ -70,6 +70,11 @@ class KubernetesClient(IK8sClient):
             "ReplicaSet": self._apps.read_namespaced_replica_set,
             "Pod": self._core.read_namespaced_pod,
         }
+        self._listers: dict[str, Callable[..., Any]] = {
+            "Deployment": self._apps.list_namespaced_deployment,
+            "ReplicaSet": self._apps.list_namespaced_replica_set,
+            "Pod": self._core.list_namespaced_pod,
+        }
 
     @property
     def enabled(self) -> bool:
@@ -94,12 +99,13 @@ class KubernetesClient(IK8sClient):
         return [workload_state("ReplicaSet", item) for item in items if isinstance(item, dict)]
 
     def list_workloads(self, namespace: str, kind: str) -> Sequence[WorkloadState]:
-        if kind != "Deployment":
+        lister = self._listers.get(kind)
+        if lister is None:
             raise K8sUnavailable(f"listing {kind} is not supported", outage=False)
         states: list[WorkloadState] = []
         token: str | None = None
         while True:  # in pages, so a namespace of thousands never comes as one huge answer
-            body = self._get(kind, self._apps.list_namespaced_deployment, namespace, limit=LIST_PAGE, _continue=token)
+            body = self._get(kind, lister, namespace, limit=LIST_PAGE, _continue=token)
             items = (body or {}).get("items") or []
             states += [workload_state(kind, item) for item in items if isinstance(item, dict)]
             token = ((body or {}).get("metadata") or {}).get("continue") or None

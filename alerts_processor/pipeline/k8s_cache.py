@@ -14,7 +14,11 @@ from alerts_processor.models import K8sUnavailable, WorkloadState
 T = TypeVar("T")
 _MAX_ENTRIES = 20000
 _STABLE_KINDS = frozenset({"Pod", "ReplicaSet"})
-_LISTABLE_KINDS = frozenset({"Deployment"})
+# Kinds a namespace's objects of are listed in one call once many are read one by one. A Pod list is
+# kept for the stable TTL (only owner resolution reads it); Deployments and ReplicaSets (replicas,
+# revisions) for the short one. An object missing from a list may be newer: it is read by itself.
+_LISTABLE_KINDS = frozenset({"Deployment", "ReplicaSet", "Pod"})
+_STABLE_LISTS = frozenset({"Pod"})
 
 
 class _Entry:
@@ -27,6 +31,24 @@ class _Entry:
         self.expiry = float("inf")
         self.loaded = False
         self.value: Any = None
+
+
+class _Listing:
+    """A namespace's objects of one kind, by name; what a label selector picks is worked out once."""
+
+    __slots__ = ("_selected", "by_name")
+
+    def __init__(self, states: Sequence[WorkloadState]) -> None:
+        self.by_name = {state.name: state for state in states}
+        self._selected: dict[tuple[tuple[str, str], ...], list[WorkloadState]] = {}
+
+    def select(self, labels: tuple[tuple[str, str], ...]) -> list[WorkloadState]:
+        """The objects carrying all these labels (callers share the list: never change it)."""
+        chosen = self._selected.get(labels)
+        if chosen is None:  # two threads may both work it out; either answer is right
+            wanted = dict(labels).items()
+            chosen = self._selected[labels] = [s for s in self.by_name.values() if wanted <= s.labels.items()]
+        return chosen
 
 
 class CachingK8sClient(IK8sClient):
@@ -49,8 +71,8 @@ class CachingK8sClient(IK8sClient):
         self._clock = clock
         self._lock = threading.Lock()
         self._entries: dict[Hashable, _Entry] = {}
-        # Namespaces whose Deployments are read one by one in numbers get listed in one call per
-        # TTL instead: one call where there were dozens, in steady state and from a cold cache.
+        # Namespaces whose Deployments (Pods, ReplicaSets) are read one by one in numbers get listed in
+        # one call per TTL instead: one call where there were dozens, in steady state and from a cold cache.
         self._list_after = list_after
         self._max_listed = max_listed  # a namespace holding more goes back to reads one by one
         self._loads: dict[tuple[str, str], tuple[float, set[str]]] = {}  # names loaded in the current TTL
@@ -65,29 +87,39 @@ class CachingK8sClient(IK8sClient):
         return self._cached(("ns", namespace), lambda: self._inner.namespace_exists(namespace), stable=True)
 
     def read_workload(self, namespace: str, kind: str, name: str) -> WorkloadState | None:
-        if (namespace, kind) in self._listed:
-            try:
-                return self._listing(namespace, kind).get(name)
-            except K8sUnavailable as trouble:
-                if trouble.reason != "forbidden":
-                    raise
-                self._stop_listing(namespace, kind)  # RBAC without `list`: back to one read per object
-        # A pod's or ReplicaSet's owner never changes: only owner resolution reads them, so an existing
-        # one is kept for the stable TTL. Workloads (replicas, rollout state) keep the short TTL.
+        listed = self._listed_states(namespace, kind)
+        state = None if listed is None else listed.by_name.get(name)
+        if state is not None:
+            return state
+        # Not listed, or not in the list (it may be newer than the list): read by itself. A pod's or
+        # ReplicaSet's owner never changes: only owner resolution reads them, so an existing one is
+        # kept for the stable TTL. Workloads (replicas, rollout state) keep the short TTL.
         stable = kind in _STABLE_KINDS
         return self._cached((kind, namespace, name), lambda: self._load_one(namespace, kind, name), stable)
 
     def list_workloads(self, namespace: str, kind: str) -> Sequence[WorkloadState]:
-        return list(self._listing(namespace, kind).values())
+        return list(self._listing(namespace, kind).by_name.values())
 
-    def _listing(self, namespace: str, kind: str) -> Mapping[str, WorkloadState]:
-        def load() -> Mapping[str, WorkloadState]:
-            listing = {state.name: state for state in self._inner.list_workloads(namespace, kind)}
-            if len(listing) > self._max_listed:  # too big to list again every TTL for a few reads
+    def _listed_states(self, namespace: str, kind: str) -> _Listing | None:
+        """The namespace's objects of `kind` by name, if they are listed (None: read them one by one)."""
+        if (namespace, kind) not in self._listed:
+            return None
+        try:
+            return self._listing(namespace, kind)
+        except K8sUnavailable as trouble:
+            if trouble.reason != "forbidden":
+                raise
+            self._stop_listing(namespace, kind)  # RBAC without `list`: back to one read per object
+            return None
+
+    def _listing(self, namespace: str, kind: str) -> _Listing:
+        def load() -> _Listing:
+            listing = _Listing(self._inner.list_workloads(namespace, kind))
+            if len(listing.by_name) > self._max_listed:  # too big to list again every TTL for a few reads
                 self._stop_listing(namespace, kind)
             return listing
 
-        return self._cached(("list", namespace, kind), load)
+        return self._cached(("list", namespace, kind), load, stable=kind in _STABLE_LISTS)
 
     def _stop_listing(self, namespace: str, kind: str) -> None:
         with self._lock:
@@ -117,9 +149,20 @@ class CachingK8sClient(IK8sClient):
     def list_replicasets(
         self, namespace: str, selector: Mapping[str, str], revision: str | None = None
     ) -> Sequence[WorkloadState]:
+        labels = tuple(sorted(selector.items()))
+        listed = self._listed_states(namespace, "ReplicaSet")
+        if listed is not None:
+            chosen = listed.select(labels)
+            if revision is None or any(rs.revision == revision for rs in chosen):
+                return chosen  # else the rollout is newer than the list: ask the API server
         # Keyed by the Deployment's revision: a rollout changes the key, so the list is stable meanwhile.
-        key = ("ReplicaSetList", namespace, tuple(sorted(selector.items())), revision)
-        load = lambda: self._inner.list_replicasets(namespace, selector, revision)  # noqa: E731
+        key = ("ReplicaSetList", namespace, labels, revision)
+
+        def load() -> Sequence[WorkloadState]:
+            if self._list_after > 0:  # a Deployment's ReplicaSets read one by one count toward a list
+                self._count_load(namespace, "ReplicaSet", repr(labels))
+            return self._inner.list_replicasets(namespace, selector, revision)
+
         return self._cached(key, load, stable=revision is not None)
 
     def _cached(self, key: Hashable, load: Callable[[], T], stable: bool = False) -> T:

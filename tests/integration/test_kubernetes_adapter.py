@@ -211,3 +211,14 @@ def test_deployments_of_a_namespace_are_listed_page_by_page(
     assert client.list_workloads("empty", "Deployment") == []
     with pytest.raises(K8sUnavailable):
         client.list_workloads("billing", "StatefulSet")
+
+
+def test_pods_and_replicasets_of_a_namespace_are_listed_like_reads(cluster: k.FakeKubeApi, tmp_path: Path) -> None:
+    client = client_for(cluster, tmp_path)
+    for kind in ("Pod", "ReplicaSet"):
+        listed = client.list_workloads("billing", kind)
+        assert listed, kind
+        for state in listed:
+            assert state == client.read_workload("billing", kind, state.name)  # same shape as a read
+    replicasets = client.list_workloads("billing", "ReplicaSet")
+    assert all(state.labels for state in replicasets)  # the labels a Deployment's selector matches

@@ -98,12 +98,13 @@ def test_a_namespace_read_deployment_by_deployment_is_listed_instead() -> None:
     assert (inner.calls, inner.lists) == (3, 0)
     states = [cache.read_workload("prod", "Deployment", f"d{i}") for i in range(20)]
     assert all(s is not None and s.name == f"d{i}" for i, s in enumerate(states))
+    assert (inner.calls, inner.lists) == (4, 1)  # one list answered the other 17
     assert cache.read_workload("prod", "Deployment", "absent") is None
-    assert (inner.calls, inner.lists) == (4, 1)  # one list answered the other 18 and the absent one
+    assert (inner.calls, inner.lists) == (5, 1)  # not in the list: it may be newer, so read by itself
     clock.now = 5.1  # the list is refreshed like any read
     cache.read_workload("prod", "Deployment", "d7")
-    assert (inner.calls, inner.lists) == (5, 2)
-    assert cache.read_workload("prod", "Pod", "p") is None and inner.calls == 6  # other kinds: one by one
+    assert (inner.calls, inner.lists) == (6, 2)
+    assert cache.read_workload("prod", "Pod", "p") is None and inner.calls == 7  # other kinds: their own count
 
 
 def test_reads_spread_over_time_stay_one_by_one() -> None:
@@ -135,3 +136,40 @@ def test_a_namespace_too_big_to_list_goes_back_to_reads() -> None:
     assert (inner.lists, inner.calls) == (1, 5)
     cache.read_workload("prod", "Deployment", "d3")
     assert (inner.lists, inner.calls) == (1, 5)
+
+
+def test_pods_and_replicasets_read_in_numbers_are_listed_and_pods_kept_longer() -> None:
+    from alerts_processor.models import WorkloadRef
+
+    pods = [workload("Pod", f"p{i}", owner=WorkloadRef("ReplicaSet", f"rs{i}")) for i in range(10)]
+    inner, clock = FakeK8sClient(namespaces=["prod"], workloads=pods), ManualClock()
+    cache = CachingK8sClient(inner, ttl=5, stable_ttl=300, metrics=RecordingMetrics(), clock=clock, list_after=2)
+    states = [cache.read_workload("prod", "Pod", f"p{i}") for i in range(10)]
+    assert [s.name if s else None for s in states] == [f"p{i}" for i in range(10)]
+    assert (inner.calls, inner.lists) == (3, 1)  # p0 and p1 read; one list for the other eight
+    clock.now = 60  # past the short TTL: a pod list is kept as long as a pod read by itself
+    cache.read_workload("prod", "Pod", "p5")
+    assert (inner.calls, inner.lists) == (3, 1)
+    inner.workloads[("prod", "Pod", "new")] = workload("Pod", "new")
+    assert cache.read_workload("prod", "Pod", "new") is not None  # created after the list: read by itself
+    assert (inner.calls, inner.lists) == (4, 1)
+
+
+def test_a_deployments_replicasets_come_from_the_namespace_list_by_label() -> None:
+    from alerts_processor.models import WorkloadRef
+
+    def rs(name: str, app: str, revision: str) -> WorkloadState:
+        owner = WorkloadRef("Deployment", app)
+        return workload("ReplicaSet", name, owner=owner, revision=revision, labels={"app": app})
+
+    inner = FakeK8sClient(namespaces=["prod"], workloads=[rs(f"a{i}", f"app{i}", "1") for i in range(6)])
+    cache = CachingK8sClient(inner, ttl=5, metrics=RecordingMetrics(), clock=ManualClock(), list_after=2)
+    for i in range(2):  # one list call per Deployment until the second distinct selector
+        cache.list_replicasets("prod", {"app": f"app{i}"}, "1")
+    assert (inner.calls, inner.lists) == (2, 0)
+    assert [s.name for s in cache.list_replicasets("prod", {"app": "app4"}, "1")] == ["a4"]
+    assert [s.name for s in cache.list_replicasets("prod", {"app": "app5"}, "1")] == ["a5"]
+    assert (inner.calls, inner.lists) == (3, 1)  # the namespace's ReplicaSets, listed once
+    inner.workloads[("prod", "ReplicaSet", "b4")] = rs("b4", "app4", "2")
+    cache.list_replicasets("prod", {"app": "app4"}, "2")  # a rollout newer than the list
+    assert (inner.calls, inner.lists) == (4, 1)  # asked the API server for it
