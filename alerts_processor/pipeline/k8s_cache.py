@@ -14,9 +14,9 @@ from alerts_processor.models import K8sUnavailable, WorkloadState
 T = TypeVar("T")
 _MAX_ENTRIES = 20000
 _STABLE_KINDS = frozenset({"Pod", "ReplicaSet"})
-# Kinds a namespace's objects of are listed in one call once many are read one by one. A Pod list is
-# kept for the stable TTL (only owner resolution reads it); Deployments and ReplicaSets (replicas,
-# revisions) for the short one. An object missing from a list may be newer: it is read by itself.
+# Kinds whose objects in one namespace are listed in one call once many are read one by one. A Pod
+# list is kept for the stable TTL (only owner resolution reads it); Deployments and ReplicaSets
+# (replicas, revisions) for the short one. An object missing from a list may be newer: it is read by itself.
 _LISTABLE_KINDS = frozenset({"Deployment", "ReplicaSet", "Pod"})
 _STABLE_LISTS = frozenset({"Pod"})
 
@@ -127,11 +127,14 @@ class CachingK8sClient(IK8sClient):
             self._unlistable.add((namespace, kind))
 
     def _load_one(self, namespace: str, kind: str, name: str) -> WorkloadState | None:
-        if self._list_after > 0 and kind in _LISTABLE_KINDS:
+        if kind in _LISTABLE_KINDS:
             self._count_load(namespace, kind, name)
         return self._inner.read_workload(namespace, kind, name)
 
     def _count_load(self, namespace: str, kind: str, name: str) -> None:
+        """Note one object read by itself; enough distinct ones within a TTL make the kind listed."""
+        if self._list_after <= 0:
+            return
         key, now = (namespace, kind), self._clock()
         with self._lock:
             if key in self._unlistable:
@@ -159,8 +162,7 @@ class CachingK8sClient(IK8sClient):
         key = ("ReplicaSetList", namespace, labels, revision)
 
         def load() -> Sequence[WorkloadState]:
-            if self._list_after > 0:  # a Deployment's ReplicaSets read one by one count toward a list
-                self._count_load(namespace, "ReplicaSet", repr(labels))
+            self._count_load(namespace, "ReplicaSet", repr(labels))  # a Deployment's count toward a list
             return self._inner.list_replicasets(namespace, selector, revision)
 
         return self._cached(key, load, stable=revision is not None)
