@@ -19,6 +19,21 @@ def sqlite_rows(rows: int) -> str:
     """
 
 
+def sqlite_tied_rows(rows: int, namespace: str) -> str:
+    """INSERT of `rows` episodes that started in the same microsecond, newer than all of sqlite_rows().
+
+    As when one rule evaluation fires for every pod of a large Deployment: a page of them is sorted by id.
+    """
+    return f"""
+    WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < {rows - 1})
+    INSERT INTO alerts SELECT printf('%016x-tied', i + 1000000000), printf('%016x', i + 1000000000), 'Tied',
+        'warning', 'firing', '{namespace}', 'big', 'Deployment', 'big', '2031-01-01T00:00:00.000000Z', NULL,
+        json_object('alertname', 'Tied', 'pod', 'big-' || i), '{{}}', '', 'r', 'g', 'valid', NULL, NULL, 1,
+        '2031-01-01T00:00:00.000000Z', '2031-01-01T00:00:00.000000Z'
+    FROM n
+    """
+
+
 def postgres_rows(rows: int) -> str:
     """The same episodes for PostgreSQL."""
     severity = "CASE i % 3 WHEN 0 THEN 'critical' ELSE 'warning' END"

@@ -10,9 +10,10 @@ from typing import Any
 
 from alerts_processor.adapters.sqlite import SqliteAlertsRepository
 from alerts_processor.query import AlertQuery, Cursor, parse_matcher
-from bench.fill import sqlite_rows
+from bench.fill import sqlite_rows, sqlite_tied_rows
 from bench.server import ROOT
 
+TIED = 1000  # episodes of ns3 that started in the same microsecond
 QUERIES = {
     "namespace, newest 50": AlertQuery(namespace="ns7"),
     "workload, newest 50": AlertQuery(namespace="ns7", workload_kind="Deployment", workload_name="svc7"),
@@ -20,6 +21,9 @@ QUERIES = {
     "namespace, next page": AlertQuery(namespace="ns7", after=Cursor("2026-06-01T00:00:00.000000Z", "z")),
     "all, by last_received_at": AlertQuery(sort="last_received_at"),
     "one fingerprint's episodes": AlertQuery(fingerprint=f"{777_777:016x}"),
+    f"{TIED:,} tied at the top, page 2": AlertQuery(
+        namespace="ns3", after=Cursor("2031-01-01T00:00:00.000000Z", f"{1_000_000_500:016x}-tied")
+    ),
 }
 
 
@@ -33,6 +37,7 @@ def query_phase(rows: int, repeats: int = 30) -> list[dict[str, Any]]:
     repository.ping()  # schema
     with sqlite3.connect(path) as conn:
         conn.execute(sqlite_rows(rows))
+        conn.execute(sqlite_tied_rows(TIED, "ns3"))
         conn.execute("ANALYZE")
     results = []
     for name, query in QUERIES.items():

@@ -132,6 +132,34 @@ def test_cursor_paging_walks_every_record_once(repo: IAlertsRepository, sort: st
     assert seen == full and len(seen) == 80
 
 
+@pytest.mark.parametrize("store", STORES)
+@pytest.mark.parametrize("sort", ["starts_at", "last_received_at"])
+def test_paging_through_episodes_that_started_together(
+    store: str, sort: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    # One rule evaluation fires for many pods at once: their episodes tie on the time and are
+    # ordered by id, page after page, whichever index found them.
+    repo = make_store(store, tmp_path, request)
+    ids: dict[str, str] = {}
+    for i in range(30):
+        labels = {"alertname": "KubePodCrashLooping", "namespace": NAMESPACES[i % 2], "pod": f"web-{i:02d}"}
+        alert = Sanitizer().sanitize(RawAlert("firing", labels, {}, T0.isoformat(), "", "", ""))
+        ids[alert.id] = labels["namespace"]
+        repo.save(ProcessedAlert(alert, Validation(ValidationStatus.VALID, None), None, None,
+                                 Delivery(f"tie{i}", "agent", "gk", T0)))  # fmt: skip
+    for namespace in (None, NAMESPACES[0]):
+        expected = sorted((i for i, ns in ids.items() if namespace in (None, ns)), reverse=True)
+        seen: list[str] = []
+        page = repo.query(AlertQuery(sort=sort, limit=4, namespace=namespace))
+        while True:
+            seen += [r.id for r in page.records]
+            if page.next is None:
+                break
+            page = repo.query(AlertQuery(sort=sort, limit=4, namespace=namespace, after=page.next))
+        assert seen == expected and len(seen) == (30 if namespace is None else 15)
+    repo.close()
+
+
 def test_history_lists_every_delivery(repo: IAlertsRepository, reference: IAlertsRepository) -> None:
     resolved = repo.query(q(status="resolved")).records[0]
     notifications = repo.history(resolved.id)
