@@ -67,6 +67,10 @@ class SqliteFile:
             # matters if that thread falls far behind.
             conn.execute(f"PRAGMA wal_autocheckpoint={_WAL_BOUND_PAGES}")
             conn.execute(f"PRAGMA cache_size=-{self._cache_kib}")
+            # A multi-row upsert keeps a statement journal (the pages it changed, to undo just that
+            # statement); past 64 KiB SQLite spilled it to a temporary file: half of a group
+            # commit's write calls went there, for a file that is never read back.
+            conn.execute("PRAGMA temp_store=MEMORY")
             with self._lock:
                 if not self._ready:
                     # WAL is a property of the file: set once per process, by one connection, before
