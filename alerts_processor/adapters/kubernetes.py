@@ -20,7 +20,9 @@ from alerts_processor.interfaces import IK8sClient, IMetrics
 from alerts_processor.models import K8sUnavailable, WorkloadState
 
 log = logging.getLogger(__name__)
-LIST_PAGE = 500  # objects per page of a list call
+# Objects per page of a list call. A page is held three times over while it is read (the bytes, the
+# parsed JSON, the states made of it): 500 Deployments peaked at 14 MB in a worker, 100 at 5 MB.
+LIST_PAGE = 100
 
 
 class DisabledK8sClient(IK8sClient):
