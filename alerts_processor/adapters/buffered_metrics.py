@@ -13,6 +13,9 @@ from collections import Counter, deque
 
 from alerts_processor.interfaces import IMetrics
 
+_CACHE_HIT = ("cache", "hit")
+_CACHE_MISS = ("cache", "miss")
+
 
 class BufferedMetrics(IMetrics):
     """Buffers the per-alert calls; the rare ones (rejections, errors, gauges) go straight through."""
@@ -79,28 +82,30 @@ class BufferedMetrics(IMetrics):
         if depth is not None:
             self._target.queue_depth(depth)
 
-    def _count(self, *key: str, n: int = 1) -> None:
-        shard: dict[tuple[str, ...], int] | None = getattr(self._local, "shard", None)
-        if shard is None:
+    def _count(self, key: tuple[str, ...], n: int) -> None:
+        try:
+            shard: dict[tuple[str, ...], int] = self._local.shard
+        except AttributeError:
             shard = self._local.shard = {}
             with self._lock:
                 self._shards.append((threading.current_thread(), shard))
         shard[key] = shard.get(key, 0) + n
 
     def alerts_received(self, receiver: str, status: str, count: int) -> None:
-        self._count("received", receiver, status, n=count)
+        self._count(("received", receiver, status), count)
 
     def alert_processed(self, outcome: str, validation: str, count: int = 1) -> None:
-        self._count("processed", outcome, validation, n=count)
+        self._count(("processed", outcome, validation), count)
 
     def stage_duration(self, stage: str, seconds: float) -> None:
         self._stages.append((stage, seconds))
 
     def k8s_call(self, resource: str, code: str, count: int = 1) -> None:
-        self._count("k8s", resource, code, n=count)
+        self._count(("k8s", resource, code), count)
 
     def k8s_cache(self, hit: bool, count: int = 1) -> None:
-        self._count("cache", "hit" if hit else "miss", n=count)
+        # Called for every cache read (several per alert): the key is made once.
+        self._count(_CACHE_HIT if hit else _CACHE_MISS, count)
 
     def webhook_rejected(self, reason: str) -> None:
         self._target.webhook_rejected(reason)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from datetime import timedelta
 
 from alerts_processor.interfaces import IEnricher, IK8sClient
@@ -14,9 +15,10 @@ from alerts_processor.models import (
     ValidationStatus,
     WorkloadState,
 )
-from alerts_processor.pipeline.release import release_context
+from alerts_processor.pipeline.release import Rollout, current_rollout, with_suspicion
 
 log = logging.getLogger(__name__)
+_MEMO_MAX = 4096  # documents remembered per Enricher; all forgotten at once past that
 
 
 def rollout_state(state: WorkloadState) -> str:
@@ -63,11 +65,19 @@ def describe(state: WorkloadState) -> JSONDict:
 
 
 class Enricher(IEnricher):
-    """Reads the resolved workload (and, for a Deployment, its ReplicaSets) through an IK8sClient."""
+    """Reads the resolved workload (and, for a Deployment, its ReplicaSets) through an IK8sClient.
+
+    The cache hands out the same state objects until it reads them again, so what is built from
+    a state is built once and shared by every alert on that workload meanwhile: documents are
+    never changed once built, and each alert gets a shallow copy of its own.
+    """
 
     def __init__(self, k8s: IK8sClient, release_window: float = 1800.0) -> None:
         self._k8s = k8s
         self._window = timedelta(seconds=release_window)
+        # Keyed by the ids of the states, which the entries keep alive (so an id is never reused meanwhile).
+        self._documents: dict[int, tuple[WorkloadState, JSONDict]] = {}
+        self._rollouts: dict[tuple[int, int], tuple[WorkloadState, Sequence[WorkloadState], Rollout | None]] = {}
 
     def enrich(self, validated: ValidatedAlert) -> EnrichedAlert:
         workload = validated.workload
@@ -81,10 +91,20 @@ class Enricher(IEnricher):
             return EnrichedAlert(validated=validated, enrichment=None)
         if state is None:
             return EnrichedAlert(validated=validated, enrichment=None)
-        enrichment = describe(state)
+        enrichment = dict(self._describe(state))
         if state.kind == "Deployment" and state.selector:
             enrichment["release"] = self._release(state, validated)
         return EnrichedAlert(validated=validated, enrichment=enrichment)
+
+    def _describe(self, state: WorkloadState) -> JSONDict:
+        known = self._documents.get(id(state))
+        if known is not None and known[0] is state:
+            return known[1]
+        document = describe(state)
+        if len(self._documents) >= _MEMO_MAX:
+            self._documents.clear()  # states the cache let go of; the live ones come back at once
+        self._documents[id(state)] = (state, document)
+        return document
 
     def _release(self, deployment: WorkloadState, validated: ValidatedAlert) -> JSONDict | None:
         try:
@@ -92,4 +112,13 @@ class Enricher(IEnricher):
         except K8sUnavailable as trouble:  # the workload part stays; only the release context is missing
             log.warning("release context skipped", extra={"alert_id": validated.alert.id, "reason": trouble.reason})
             return None
-        return release_context(deployment, replicasets, validated.alert.starts_at, self._window)
+        key = (id(deployment), id(replicasets))
+        known = self._rollouts.get(key)
+        if known is not None and known[0] is deployment and known[1] is replicasets:
+            rollout = known[2]
+        else:
+            rollout = current_rollout(deployment, replicasets, self._window)
+            if len(self._rollouts) >= _MEMO_MAX:
+                self._rollouts.clear()
+            self._rollouts[key] = (deployment, replicasets, rollout)
+        return None if rollout is None else with_suspicion(rollout, validated.alert.starts_at, self._window)

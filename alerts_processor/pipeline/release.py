@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from alerts_processor.models import JSONDict, WorkloadRef, WorkloadState, ts
@@ -34,6 +35,22 @@ def release_context(
     The rollout start is the creation time of the current revision's ReplicaSet; after a rollback
     to an old ReplicaSet that time is the original rollout's, so suspicion is not raised then.
     """
+    rollout = current_rollout(deployment, replicasets, window)
+    return None if rollout is None else with_suspicion(rollout, alert_start, window)
+
+
+@dataclass(frozen=True, slots=True)
+class Rollout:
+    """What release_context() says apart from the alert: computed once per Deployment state, then shared."""
+
+    document: JSONDict  # its `suspect` is None until with_suspicion()
+    started: datetime | None
+
+
+def current_rollout(
+    deployment: WorkloadState, replicasets: Sequence[WorkloadState], window: timedelta
+) -> Rollout | None:
+    """The current revision's ReplicaSet and the previous one's images (None: no current ReplicaSet)."""
     owned = [rs for rs in replicasets if rs.owner == WorkloadRef("Deployment", deployment.name)]
     current = next((rs for rs in owned if rs.revision == deployment.revision), None)
     if current is None:
@@ -41,8 +58,7 @@ def release_context(
     older = [rs for rs in owned if 0 <= _revision(rs) < _revision(current)]
     previous = max(older, key=_revision) if older else None
     started = current.created_at
-    suspect = started is not None and started <= alert_start <= started + window
-    return {
+    document: JSONDict = {
         "revision": current.revision,
         "replicaset": current.name,
         "started_at": ts(started) if started else None,
@@ -51,6 +67,13 @@ def release_context(
         "previous_replicaset": previous.name if previous else None,
         "previous_images": [image for _, image in previous.containers] if previous else [],
         "image_changes": image_changes(previous, current) if previous else [],
-        "suspect": suspect,
+        "suspect": None,
         "window_seconds": int(window.total_seconds()),
     }
+    return Rollout(document, started)
+
+
+def with_suspicion(rollout: Rollout, alert_start: datetime, window: timedelta) -> JSONDict:
+    """The rollout's document for one alert: suspect when the alert started within the window after it."""
+    started = rollout.started
+    return {**rollout.document, "suspect": started is not None and started <= alert_start <= started + window}

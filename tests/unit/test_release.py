@@ -2,7 +2,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from alerts_processor.models import WorkloadRef, WorkloadState
-from alerts_processor.pipeline.release import release_context
+from alerts_processor.pipeline.release import current_rollout, release_context, with_suspicion
 
 ROLLOUT = datetime(2026, 11, 30, 10, 0, tzinfo=UTC)
 WINDOW = timedelta(minutes=30)
@@ -75,3 +75,13 @@ def test_container_added_or_removed_shows_as_none() -> None:
     release = release_context(DEPLOYMENT, [RS2, with_sidecar], ROLLOUT, WINDOW)
     assert release is not None
     assert {"container": "logger", "from": None, "to": "fluent-bit:3"} in release["image_changes"]
+
+
+def test_one_rollout_serves_alerts_that_started_at_different_times() -> None:
+    rollout = current_rollout(DEPLOYMENT, [RS2, RS3], WINDOW)
+    assert rollout is not None
+    early = with_suspicion(rollout, ROLLOUT - timedelta(minutes=1), WINDOW)
+    soon = with_suspicion(rollout, ROLLOUT + timedelta(minutes=5), WINDOW)
+    assert early["suspect"] is False and soon["suspect"] is True
+    assert rollout.document["suspect"] is None  # the shared part is never changed
+    assert soon == release_context(DEPLOYMENT, [RS2, RS3], ROLLOUT + timedelta(minutes=5), WINDOW)

@@ -164,3 +164,17 @@ BASE = workload("Deployment", "web")
 def test_rollout_state_like_kubectl(state: WorkloadState, expected: str) -> None:
     assert rollout_state(state) == expected
     assert describe(state)["rollout"]["state"] == expected
+
+
+def test_enrichment_is_built_once_per_state_and_follows_a_new_one(cluster: FakeK8sClient) -> None:
+    enricher = Enricher(cluster)
+    alert = Validator(cluster).validate(sanitized(namespace="prod", deployment="web"))
+    first, second = enricher.enrich(alert).enrichment, enricher.enrich(alert).enrichment
+    assert first is not None and second is not None
+    assert first == second and first is not second  # each alert its own document...
+    assert first["rollout"] is second["rollout"]  # ...sharing what was built from the same state
+    # The cache read the Deployment again, mid-rollout: a new state object, a new document.
+    cluster.workloads[("prod", "Deployment", "web")] = workload("Deployment", "web", revision="8", generation=3)
+    third = enricher.enrich(alert).enrichment
+    assert third is not None and third["rollout"]["revision"] == "8" and third["rollout"]["state"] == "progressing"
+    assert first["rollout"]["revision"] == "7"  # documents already handed out do not change
