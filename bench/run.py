@@ -164,7 +164,7 @@ def main() -> None:
     parser.add_argument("--deployments", type=int, default=100)
     parser.add_argument("--latency", type=float, default=0.002, help="fake API server latency (s)")
     parser.add_argument("--query-rows", type=int, default=1_000_000)
-    parser.add_argument("--pairs", type=int, default=3, help="throughput and floor runs, alternated; medians count")
+    parser.add_argument("--pairs", type=int, default=5, help="throughput and floor runs, alternated; medians count")
     parser.add_argument("--smoke", action="store_true", help="a few seconds, to keep the benchmark working")
     args = parser.parse_args()
     if args.smoke:
