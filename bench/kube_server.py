@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import signal
 import threading
 from pathlib import Path
@@ -34,7 +35,10 @@ def main() -> None:
             for path, n in api.calls.items():
                 kind = path.split("/")[-2] if path.count("/") > 4 else "namespaces"
                 kinds[kind] = kinds.get(kind, 0) + n
-        args.stats.write_text(json.dumps({"calls": sum(kinds.values()), "by_kind": kinds}))
+        # Written aside, then renamed: the reader watches the file change and must never see it half written.
+        partial = args.stats.with_suffix(".partial")
+        partial.write_text(json.dumps({"calls": sum(kinds.values()), "by_kind": kinds}))
+        os.replace(partial, args.stats)
 
     signal.signal(signal.SIGUSR1, report)
     signal.signal(signal.SIGTERM, lambda *_: done.set())
