@@ -44,9 +44,7 @@ def query_phase(rows: int, repeats: int = 30) -> list[dict[str, Any]]:
         # The fill left a million rows in the WAL; the store's checkpoints would copy them into the
         # file during the first timings (a p99 of 85 ms). A running store checkpoints as it goes.
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    # And the kernel writes back what the fill and the earlier phases left dirty now, not while a
-    # query is timed: one timing of a hundred milliseconds was seen in the first query after them.
-    os.sync()
+    os.sync()  # the kernel writes the fill back now, not while a query is timed
     results = []
     for name, query in QUERIES.items():
         repository.query(query)  # warm the page cache once
