@@ -18,7 +18,7 @@ from alerts_processor.models import (
 from alerts_processor.pipeline.release import Rollout, current_rollout, with_suspicion
 
 log = logging.getLogger(__name__)
-_MEMO_MAX = 1024  # documents remembered per Enricher (a few MB at most); all forgotten at once past that
+_MEMO_MAX = 512  # documents remembered per Enricher (about 2 MB at most); all forgotten at once past that
 
 
 def rollout_state(state: WorkloadState) -> str:
