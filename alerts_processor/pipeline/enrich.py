@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable
 from datetime import timedelta
+from typing import Generic, TypeVar
 
 from alerts_processor.interfaces import IEnricher, IK8sClient
 from alerts_processor.models import (
@@ -19,6 +20,30 @@ from alerts_processor.pipeline.release import Rollout, current_rollout, with_sus
 
 log = logging.getLogger(__name__)
 _MEMO_MAX = 512  # documents remembered per Enricher (about 2 MB at most); all forgotten at once past that
+T = TypeVar("T")
+
+
+class _ByIdentity(Generic[T]):
+    """Values built from objects, found again by the objects' identity, at most `limit` of them.
+
+    An entry keeps its objects alive, so their ids cannot be reused meanwhile. Past the limit all
+    entries go at once: those of states the cache let go of, and the live ones are built again.
+    """
+
+    def __init__(self, limit: int) -> None:
+        self._limit = limit
+        self._entries: dict[tuple[int, ...], tuple[tuple[object, ...], T]] = {}
+
+    def get(self, sources: tuple[object, ...], build: Callable[[], T]) -> T:
+        key = tuple(map(id, sources))
+        known = self._entries.get(key)
+        if known is not None and all(a is b for a, b in zip(known[0], sources, strict=True)):
+            return known[1]
+        value = build()
+        if len(self._entries) >= self._limit:
+            self._entries.clear()
+        self._entries[key] = (sources, value)
+        return value
 
 
 def rollout_state(state: WorkloadState) -> str:
@@ -75,9 +100,8 @@ class Enricher(IEnricher):
     def __init__(self, k8s: IK8sClient, release_window: float = 1800.0) -> None:
         self._k8s = k8s
         self._window = timedelta(seconds=release_window)
-        # Keyed by the ids of the states, which the entries keep alive (so an id is never reused meanwhile).
-        self._documents: dict[int, tuple[WorkloadState, JSONDict]] = {}
-        self._rollouts: dict[tuple[int, int], tuple[WorkloadState, Sequence[WorkloadState], Rollout | None]] = {}
+        self._documents: _ByIdentity[JSONDict] = _ByIdentity(_MEMO_MAX)
+        self._rollouts: _ByIdentity[Rollout | None] = _ByIdentity(_MEMO_MAX)
 
     def enrich(self, validated: ValidatedAlert) -> EnrichedAlert:
         workload = validated.workload
@@ -91,20 +115,10 @@ class Enricher(IEnricher):
             return EnrichedAlert(validated=validated, enrichment=None)
         if state is None:
             return EnrichedAlert(validated=validated, enrichment=None)
-        enrichment = dict(self._describe(state))
+        enrichment = dict(self._documents.get((state,), lambda: describe(state)))
         if state.kind == "Deployment" and state.selector:
             enrichment["release"] = self._release(state, validated)
         return EnrichedAlert(validated=validated, enrichment=enrichment)
-
-    def _describe(self, state: WorkloadState) -> JSONDict:
-        known = self._documents.get(id(state))
-        if known is not None and known[0] is state:
-            return known[1]
-        document = describe(state)
-        if len(self._documents) >= _MEMO_MAX:
-            self._documents.clear()  # states the cache let go of; the live ones come back at once
-        self._documents[id(state)] = (state, document)
-        return document
 
     def _release(self, deployment: WorkloadState, validated: ValidatedAlert) -> JSONDict | None:
         try:
@@ -112,13 +126,7 @@ class Enricher(IEnricher):
         except K8sUnavailable as trouble:  # the workload part stays; only the release context is missing
             log.warning("release context skipped", extra={"alert_id": validated.alert.id, "reason": trouble.reason})
             return None
-        key = (id(deployment), id(replicasets))
-        known = self._rollouts.get(key)
-        if known is not None and known[0] is deployment and known[1] is replicasets:
-            rollout = known[2]
-        else:
-            rollout = current_rollout(deployment, replicasets, self._window)
-            if len(self._rollouts) >= _MEMO_MAX:
-                self._rollouts.clear()
-            self._rollouts[key] = (deployment, replicasets, rollout)
+        rollout = self._rollouts.get(
+            (deployment, replicasets), lambda: current_rollout(deployment, replicasets, self._window)
+        )
         return None if rollout is None else with_suspicion(rollout, validated.alert.starts_at, self._window)
