@@ -151,6 +151,15 @@ def test_store_down_gives_503_with_retry_after(serve: Serve, settings: Settings)
     wait_until(lambda: len(store.records) == 1)
 
 
+def drain_then_accept_again(server: LiveServer, validator: HeldValidator, stored: int) -> None:
+    """Let the held alerts through: once they are stored, the server is ready and takes a batch again."""
+    validator.release.set()
+    records(server, stored)
+    wait_until(lambda: requests.get(server.url + "/readyz", timeout=5).status_code == 200)
+    assert post(server, sample("kube-pod-crashlooping")).status_code == 202
+    records(server, stored + 1)
+
+
 def test_full_queue_gives_503_then_recovers(serve: Serve, settings: Settings) -> None:
     validator = HeldValidator()
     server = serve(settings.with_overrides(queue_max=3), validator=validator)
@@ -159,11 +168,7 @@ def test_full_queue_gives_503_then_recovers(serve: Serve, settings: Settings) ->
     expect_error(response, 503, "queue_full")
     assert response.headers["Retry-After"]
     expect_error(requests.get(server.url + "/readyz", timeout=5), 503, "queue_full")
-    validator.release.set()
-    records(server, 3)
-    wait_until(lambda: requests.get(server.url + "/readyz", timeout=5).status_code == 200)
-    assert post(server, sample("kube-pod-crashlooping")).status_code == 202
-    records(server, 4)
+    drain_then_accept_again(server, validator, stored=3)
 
 
 def test_a_group_larger_than_the_queue_is_taken_alone(serve: Serve, settings: Settings) -> None:
@@ -173,11 +178,7 @@ def test_a_group_larger_than_the_queue_is_taken_alone(serve: Serve, settings: Se
     big = payload(*[alert(seq=str(i)) for i in range(5)])
     assert post(server, big).status_code == 202
     expect_error(post(server, sample("kube-pod-crashlooping")), 503, "queue_full")
-    validator.release.set()
-    records(server, 5)
-    wait_until(lambda: requests.get(server.url + "/readyz", timeout=5).status_code == 200)
-    assert post(server, sample("kube-pod-crashlooping")).status_code == 202
-    records(server, 6)
+    drain_then_accept_again(server, validator, stored=5)
 
 
 def test_a_big_group_waits_for_an_empty_queue(serve: Serve, settings: Settings) -> None:
