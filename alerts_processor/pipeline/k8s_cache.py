@@ -19,6 +19,7 @@ _STABLE_KINDS = frozenset({"Pod", "ReplicaSet"})
 # (replicas, revisions) for the short one. An object missing from a list may be newer: it is read by itself.
 _LISTABLE_KINDS = frozenset({"Deployment", "ReplicaSet", "Pod"})
 _STABLE_LISTS = frozenset({"Pod"})
+_MISSING = object()  # what _fresh() answers when nothing fresh is cached (None and False are values)
 
 
 class _Entry:
@@ -40,15 +41,19 @@ class _Listing:
 
     def __init__(self, states: Sequence[WorkloadState]) -> None:
         self.by_name = {state.name: state for state in states}
-        self._selected: dict[tuple[tuple[str, str], ...], list[WorkloadState]] = {}
+        self._selected: dict[tuple[tuple[str, str], ...], tuple[list[WorkloadState], frozenset[str | None]]] = {}
 
-    def select(self, labels: tuple[tuple[str, str], ...]) -> list[WorkloadState]:
-        """The objects carrying all these labels (callers share the list: never change it)."""
-        chosen = self._selected.get(labels)
-        if chosen is None:  # two threads may both work it out; either answer is right
+    def select(self, labels: tuple[tuple[str, str], ...], revision: str | None = None) -> list[WorkloadState] | None:
+        """The objects carrying all these labels (callers share the list: never change it).
+
+        None when `revision` is given and none of them is at it (the list is older than that rollout).
+        """
+        selected = self._selected.get(labels)
+        if selected is None:  # two threads may both work it out; either answer is right
             wanted = dict(labels).items()
-            chosen = self._selected[labels] = [s for s in self.by_name.values() if wanted <= s.labels.items()]
-        return chosen
+            chosen = [s for s in self.by_name.values() if wanted <= s.labels.items()]
+            selected = self._selected[labels] = (chosen, frozenset(s.revision for s in chosen))
+        return selected[0] if revision is None or revision in selected[1] else None
 
 
 class CachingK8sClient(IK8sClient):
@@ -84,7 +89,11 @@ class CachingK8sClient(IK8sClient):
         return self._inner.enabled
 
     def namespace_exists(self, namespace: str) -> bool:
-        return self._cached(("ns", namespace), lambda: self._inner.namespace_exists(namespace), stable=True)
+        key = ("ns", namespace)
+        exists = self._fresh(key)
+        if exists is not _MISSING:
+            return exists  # type: ignore[no-any-return]
+        return self._cached(key, lambda: self._inner.namespace_exists(namespace), stable=True)
 
     def read_workload(self, namespace: str, kind: str, name: str) -> WorkloadState | None:
         listed = self._listed_states(namespace, kind)
@@ -113,13 +122,18 @@ class CachingK8sClient(IK8sClient):
             return None
 
     def _listing(self, namespace: str, kind: str) -> _Listing:
+        key = ("list", namespace, kind)
+        listing = self._fresh(key)
+        if listing is not _MISSING:
+            return listing  # type: ignore[no-any-return]
+
         def load() -> _Listing:
             listing = _Listing(self._inner.list_workloads(namespace, kind))
             if len(listing.by_name) > self._max_listed:  # too big to list again every TTL for a few reads
                 self._stop_listing(namespace, kind)
             return listing
 
-        return self._cached(("list", namespace, kind), load, stable=kind in _STABLE_LISTS)
+        return self._cached(key, load, stable=kind in _STABLE_LISTS)
 
     def _stop_listing(self, namespace: str, kind: str) -> None:
         with self._lock:
@@ -155,8 +169,8 @@ class CachingK8sClient(IK8sClient):
         labels = tuple(sorted(selector.items()))
         listed = self._listed_states(namespace, "ReplicaSet")
         if listed is not None:
-            chosen = listed.select(labels)
-            if revision is None or any(rs.revision == revision for rs in chosen):
+            chosen = listed.select(labels, revision)
+            if chosen is not None:
                 return chosen  # else the rollout is newer than the list: ask the API server
         # Keyed by the Deployment's revision: a rollout changes the key, so the list is stable meanwhile.
         key = ("ReplicaSetList", namespace, labels, revision)
@@ -167,12 +181,22 @@ class CachingK8sClient(IK8sClient):
 
         return self._cached(key, load, stable=revision is not None)
 
-    def _cached(self, key: Hashable, load: Callable[[], T], stable: bool = False) -> T:
-        # Fast path without the lock: a dict read is atomic, and a loaded entry never changes.
+    def _fresh(self, key: Hashable) -> Any:
+        """The loaded value under `key` while it is fresh, else _MISSING.
+
+        Without the lock: a dict read is atomic, and a loaded entry never changes. The hot paths
+        call it before they make the closure that loads on a miss.
+        """
         entry = self._entries.get(key)
         if entry is not None and entry.loaded and entry.expiry > self._clock():
             self._metrics.k8s_cache(hit=True)
-            return entry.value  # type: ignore[no-any-return]
+            return entry.value
+        return _MISSING
+
+    def _cached(self, key: Hashable, load: Callable[[], T], stable: bool = False) -> T:
+        value = self._fresh(key)
+        if value is not _MISSING:
+            return value  # type: ignore[no-any-return]
         with self._lock:
             entry = self._entries.get(key)
             owner = entry is None or entry.expiry <= self._clock()
