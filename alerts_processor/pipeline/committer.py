@@ -14,7 +14,10 @@ from alerts_processor.interfaces import IAlertsRepository, IMetrics
 from alerts_processor.models import ProcessedAlert, StoreUnavailable
 
 log = logging.getLogger(__name__)
-Done = Callable[[bool], None]
+# done(stored, count): once per round for the `count` alerts of that round that share this callback
+# (False: the store failed). The alerts of one pool task share one: their completions are counted
+# together, in the writer thread, instead of taking the queue's and the inbox's locks once each.
+Done = Callable[[bool, int], None]
 _STOP = object()
 
 
@@ -49,7 +52,7 @@ class GroupCommitter:
         self._lock = threading.Lock()
 
     def submit(self, item: ProcessedAlert, done: Done) -> None:
-        """Store `item` soon; `done(stored)` is called from the writer thread (False: the store failed).
+        """Store `item` soon; `done(stored, count)` is called from the writer thread (see Done).
 
         The store's encoding of the record is done here, in the caller's thread: the writer thread
         is the one thing every alert of the process waits for.
@@ -122,8 +125,7 @@ class GroupCommitter:
             log.warning("store unavailable; alerts left in the inbox", extra={"alerts": len(batch), "error": str(exc)})
             for (validation,), n in Counter((p.item.validation.status.value,) for p in batch).items():
                 self._metrics.alert_processed("store_error", validation, n)
-            for p in batch:
-                p.done(False)
+            _report(batch, stored=False)
             return
         self._metrics.stage_duration("store", (time.perf_counter() - started) / len(batch))
         outcomes = Counter(
@@ -132,5 +134,18 @@ class GroupCommitter:
         )
         for (outcome, validation), n in outcomes.items():
             self._metrics.alert_processed(outcome, validation, n)
-        for p in batch:
-            p.done(True)
+        _report(batch, stored=True)
+
+
+def _report(batch: list[_Pending], stored: bool) -> None:
+    # Grouped by identity, not by hash: a callback need not be hashable, and every one of them is
+    # alive (held by the batch) while the ids are compared.
+    counts: dict[int, tuple[Done, int]] = {}
+    for p in batch:
+        _, count = counts.get(id(p.done), (p.done, 0))
+        counts[id(p.done)] = (p.done, count + 1)
+    for done, count in counts.values():
+        try:
+            done(stored, count)
+        except Exception:  # one caller's bug must not cost the others their completion
+            log.exception("completion callback failed")

@@ -27,12 +27,12 @@ class InFlight:
             self._entries[entry_id] = _Entry(alerts)
             return True
 
-    def done(self, entry_id: str, stored: bool) -> bool | None:
-        """One alert finished: None while others remain, else whether every alert of the entry was stored."""
+    def done(self, entry_id: str, stored: bool, count: int = 1) -> bool | None:
+        """`count` alerts finished: None while others remain, else whether every alert of the entry was stored."""
         with self._lock:
             entry = self._entries[entry_id]
             entry.failed = entry.failed or not stored
-            entry.remaining -= 1
+            entry.remaining -= count
             if entry.remaining:
                 return None
             del self._entries[entry_id]

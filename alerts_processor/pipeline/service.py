@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextvars
+import functools
 import json
 import logging
 import secrets
@@ -151,20 +152,21 @@ class PipelineService:
             log.exception("alert processing failed", extra={"delivery_id": work[0][1].delivery_id})
             self._complete(entry_id, False)
             return
+        done = functools.partial(self._complete, entry_id)  # one per chunk: the writer counts them together
         for processed in prepared:
             if processed is None:
                 self._complete(entry_id, True)
                 continue
             try:  # the store encodes the record here, in this thread
-                self._committer.submit(processed, lambda stored: self._complete(entry_id, stored))
+                self._committer.submit(processed, done)
             except Exception:  # a record the store cannot take: the entry is replayed, then set aside
                 log.exception("alert could not be encoded", extra={"delivery_id": processed.delivery.delivery_id})
                 self._complete(entry_id, False)
 
-    def _complete(self, entry_id: str, stored: bool) -> None:
-        self.capacity.release(1)
+    def _complete(self, entry_id: str, stored: bool, count: int = 1) -> None:
+        self.capacity.release(count)
         self._metrics.queue_depth(self.capacity.in_use)
-        if self._inflight.done(entry_id, stored):
+        if self._inflight.done(entry_id, stored, count):
             self._finish_soon(entry_id)  # on failure the lease lapses and the entry is replayed
 
     def _finish_soon(self, entry_id: str) -> None:
