@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from datetime import timedelta
-from typing import Generic, TypeVar
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from alerts_processor.interfaces import IEnricher, IK8sClient
+from alerts_processor.memo import ByIdentity
 from alerts_processor.models import (
     EnrichedAlert,
     JSONDict,
@@ -16,34 +16,10 @@ from alerts_processor.models import (
     ValidationStatus,
     WorkloadState,
 )
-from alerts_processor.pipeline.release import Rollout, current_rollout, with_suspicion
+from alerts_processor.pipeline.release import Rollout, current_rollout, is_suspect
 
 log = logging.getLogger(__name__)
 _MEMO_MAX = 512  # documents remembered per Enricher (about 2 MB at most); all forgotten at once past that
-T = TypeVar("T")
-
-
-class _ByIdentity(Generic[T]):
-    """Values built from objects, found again by the objects' identity, at most `limit` of them.
-
-    An entry keeps its objects alive, so their ids cannot be reused meanwhile. Past the limit all
-    entries go at once: those of states the cache let go of, and the live ones are built again.
-    """
-
-    def __init__(self, limit: int) -> None:
-        self._limit = limit
-        self._entries: dict[tuple[int, ...], tuple[tuple[object, ...], T]] = {}
-
-    def get(self, sources: tuple[object, ...], build: Callable[[], T]) -> T:
-        key = tuple(map(id, sources))
-        known = self._entries.get(key)
-        if known is not None and all(a is b for a, b in zip(known[0], sources, strict=True)):
-            return known[1]
-        value = build()
-        if len(self._entries) >= self._limit:
-            self._entries.clear()
-        self._entries[key] = (sources, value)
-        return value
 
 
 def rollout_state(state: WorkloadState) -> str:
@@ -89,19 +65,42 @@ def describe(state: WorkloadState) -> JSONDict:
     }
 
 
+@dataclass(frozen=True, slots=True)
+class _Releases:
+    """The enrichment documents of alerts on one Deployment state: with its release context, by suspicion."""
+
+    rollout: Rollout | None
+    quiet: JSONDict  # not suspect, or no release context (no current ReplicaSet)
+    suspect: JSONDict | None
+
+    @classmethod
+    def of(cls, document: JSONDict, rollout: Rollout | None) -> _Releases:
+        if rollout is None:
+            return cls(None, {**document, "release": None}, None)
+        release = rollout.document
+        return cls(rollout, {**document, "release": {**release, "suspect": False}},
+                   {**document, "release": {**release, "suspect": True}})  # fmt: skip
+
+    def document(self, alert_start: datetime, window: timedelta) -> JSONDict:
+        if self.rollout is None or self.suspect is None or not is_suspect(self.rollout, alert_start, window):
+            return self.quiet
+        return self.suspect
+
+
 class Enricher(IEnricher):
     """Reads the resolved workload (and, for a Deployment, its ReplicaSets) through an IK8sClient.
 
     The cache hands out the same state objects until it reads them again, so what is built from
-    a state is built once and shared by every alert on that workload meanwhile: documents are
-    never changed once built, and each alert gets a shallow copy of its own.
+    a state is built once and shared by every alert on that workload meanwhile (a Deployment's
+    alerts by whether they are suspect): documents are never changed once built. A store may
+    encode one once for all the alerts that share it.
     """
 
     def __init__(self, k8s: IK8sClient, release_window: float = 1800.0) -> None:
         self._k8s = k8s
         self._window = timedelta(seconds=release_window)
-        self._documents: _ByIdentity[JSONDict] = _ByIdentity(_MEMO_MAX)
-        self._rollouts: _ByIdentity[Rollout | None] = _ByIdentity(_MEMO_MAX)
+        self._documents: ByIdentity[JSONDict] = ByIdentity(_MEMO_MAX)
+        self._releases: ByIdentity[_Releases] = ByIdentity(_MEMO_MAX)
 
     def enrich(self, validated: ValidatedAlert) -> EnrichedAlert:
         workload = validated.workload
@@ -115,18 +114,15 @@ class Enricher(IEnricher):
             return EnrichedAlert(validated=validated, enrichment=None)
         if state is None:
             return EnrichedAlert(validated=validated, enrichment=None)
-        enrichment = dict(self._documents.get((state,), lambda: describe(state)))
-        if state.kind == "Deployment" and state.selector:
-            enrichment["release"] = self._release(state, validated)
-        return EnrichedAlert(validated=validated, enrichment=enrichment)
-
-    def _release(self, deployment: WorkloadState, validated: ValidatedAlert) -> JSONDict | None:
+        document = self._documents.get((state,), lambda: describe(state))
+        if state.kind != "Deployment" or not state.selector:
+            return EnrichedAlert(validated=validated, enrichment=document)
         try:
-            replicasets = self._k8s.list_replicasets(deployment.namespace, deployment.selector, deployment.revision)
+            replicasets = self._k8s.list_replicasets(state.namespace, state.selector, state.revision)
         except K8sUnavailable as trouble:  # the workload part stays; only the release context is missing
             log.warning("release context skipped", extra={"alert_id": validated.alert.id, "reason": trouble.reason})
-            return None
-        rollout = self._rollouts.get(
-            (deployment, replicasets), lambda: current_rollout(deployment, replicasets, self._window)
+            return EnrichedAlert(validated=validated, enrichment={**document, "release": None})
+        releases = self._releases.get(
+            (state, replicasets), lambda: _Releases.of(document, current_rollout(state, replicasets, self._window))
         )
-        return None if rollout is None else with_suspicion(rollout, validated.alert.starts_at, self._window)
+        return EnrichedAlert(validated=validated, enrichment=releases.document(validated.alert.starts_at, self._window))

@@ -73,7 +73,12 @@ def current_rollout(
     return Rollout(document, started)
 
 
+def is_suspect(rollout: Rollout, alert_start: datetime, window: timedelta) -> bool:
+    """Whether an alert that started then followed the rollout: within the window after its start."""
+    started = rollout.started
+    return started is not None and started <= alert_start <= started + window
+
+
 def with_suspicion(rollout: Rollout, alert_start: datetime, window: timedelta) -> JSONDict:
     """The rollout's document for one alert: suspect when the alert started within the window after it."""
-    started = rollout.started
-    return {**rollout.document, "suspect": started is not None and started <= alert_start <= started + window}
+    return {**rollout.document, "suspect": is_suspect(rollout, alert_start, window)}

@@ -73,6 +73,22 @@ def test_first_delivery_creates_the_record(repo: IAlertsRepository) -> None:
     assert record.notifications == 1 and record.first_received_at == record.last_received_at == T0
 
 
+def test_alerts_sharing_an_enrichment_document_each_store_it(repo: IAlertsRepository) -> None:
+    shared = {"kind": "Deployment", "release": {"suspect": True}}
+    alerts = [processed(f"s{n}:0", enrichment=shared, pod=f"p{n}") for n in range(3)]
+    assert repo.save_many(alerts) == [True] * 3
+    expected = {alert.alert.id: shared for alert in alerts}
+    # Documents made and dropped one after another: their ids are often reused, their contents never.
+    for n in range(20):
+        alert = processed(f"d{n}:0", enrichment={"replicas": {"desired": n}}, pod=f"q{n}")
+        assert repo.save(alert)
+        expected[alert.alert.id] = {"replicas": {"desired": n}}
+        del alert
+    for alert_id, enrichment in expected.items():
+        record = repo.get(alert_id)
+        assert record is not None and record.enrichment == enrichment
+
+
 def test_redeliveries_update_one_record(repo: IAlertsRepository) -> None:
     repo.save(processed("b1:0", enrichment={"rev": "1"}))
     repo.save(processed("b2:0", received=T0 + timedelta(minutes=5)))

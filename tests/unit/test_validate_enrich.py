@@ -1,13 +1,16 @@
 from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
 from alerts_processor.adapters.kubernetes import DisabledK8sClient
 from alerts_processor.models import RawAlert, SanitizedAlert, ValidationStatus, WorkloadRef, WorkloadState
 from alerts_processor.pipeline.enrich import Enricher, describe, rollout_state
+from alerts_processor.pipeline.k8s_cache import CachingK8sClient
 from alerts_processor.pipeline.sanitize import Sanitizer
 from alerts_processor.pipeline.validate import Validator
-from tests.fakes import FakeK8sClient
+from tests.fakes import FakeK8sClient, RecordingMetrics
 
 
 def workload(kind: str, name: str, ns: str = "prod", owner: WorkloadRef | None = None, **kw: object) -> WorkloadState:
@@ -170,11 +173,42 @@ def test_enrichment_is_built_once_per_state_and_follows_a_new_one(cluster: FakeK
     enricher = Enricher(cluster)
     alert = Validator(cluster).validate(sanitized(namespace="prod", deployment="web"))
     first, second = enricher.enrich(alert).enrichment, enricher.enrich(alert).enrichment
-    assert first is not None and second is not None
-    assert first == second and first is not second  # each alert its own document...
-    assert first["rollout"] is second["rollout"]  # ...sharing what was built from the same state
+    assert first is not None and first is second  # one document for every alert on this state
     # The cache read the Deployment again, mid-rollout: a new state object, a new document.
     cluster.workloads[("prod", "Deployment", "web")] = workload("Deployment", "web", revision="8", generation=3)
     third = enricher.enrich(alert).enrichment
     assert third is not None and third["rollout"]["revision"] == "8" and third["rollout"]["state"] == "progressing"
     assert first["rollout"]["revision"] == "7"  # documents already handed out do not change
+
+
+def test_alerts_on_a_deployment_share_a_document_by_suspicion() -> None:
+    rollout = datetime(2026, 11, 30, 10, 0, tzinfo=UTC)
+    deployment = workload("Deployment", "web", selector={"app": "web"})
+    fake = FakeK8sClient(["prod"], [
+        deployment,
+        workload("ReplicaSet", "web-b", owner=WorkloadRef("Deployment", "web"), revision="7", created_at=rollout),
+        workload("ReplicaSet", "web-a", owner=WorkloadRef("Deployment", "web"), revision="6",
+                 created_at=rollout - timedelta(days=3), containers=(("web", "registry.example/web:1.9"),)),
+    ])  # fmt: skip
+    cluster = CachingK8sClient(fake, ttl=60, metrics=RecordingMetrics())  # as in the service: same states
+    enricher, validator = Enricher(cluster, release_window=1800), Validator(cluster)
+
+    def enriched(start: datetime) -> dict[str, Any]:
+        alert = replace(sanitized(namespace="prod", deployment="web"), starts_at=start)
+        document = enricher.enrich(validator.validate(alert)).enrichment
+        assert document is not None
+        return document
+
+    soon, also_soon = enriched(rollout + timedelta(minutes=5)), enriched(rollout + timedelta(minutes=29))
+    before, long_after = enriched(rollout - timedelta(minutes=1)), enriched(rollout + timedelta(hours=2))
+    assert soon is also_soon and before is long_after and soon is not before
+    assert soon["release"]["suspect"] is True and before["release"]["suspect"] is False
+    assert soon["release"]["previous_revision"] == "6" and soon["rollout"]["revision"] == "7"
+    assert {k: v for k, v in soon.items() if k != "release"} == {k: v for k, v in before.items() if k != "release"}
+
+
+def test_no_current_replicaset_gives_no_release_context() -> None:
+    cluster = FakeK8sClient(["prod"], [workload("Deployment", "web", selector={"app": "web"})])
+    alert = Validator(cluster).validate(sanitized(namespace="prod", deployment="web"))
+    document = Enricher(cluster).enrich(alert).enrichment
+    assert document is not None and document["release"] is None and document["rollout"]["revision"] == "7"
