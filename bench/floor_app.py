@@ -6,20 +6,27 @@ import json
 import os
 import sqlite3
 import threading
+from typing import Any
 
+import psycopg
 from flask import Flask, Response, request
 
 app = Flask(__name__)
 _local = threading.local()
-_PATH = os.environ.get("FLOOR_DB", "var/floor.db")
+_TARGET = os.environ.get("FLOOR_DB", "var/floor.db")  # a SQLite path, or a postgresql:// URL
+_POSTGRES = _TARGET.startswith(("postgresql://", "postgres://"))
+_UPSERT = "INSERT INTO floor VALUES ({p}, {p}, 1) ON CONFLICT (id) DO UPDATE SET n = floor.n + 1"
 
 
-def _conn() -> sqlite3.Connection:
+def _conn() -> Any:
     conn = getattr(_local, "conn", None)
     if conn is None:
-        conn = sqlite3.connect(_PATH, timeout=30, isolation_level=None)
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("PRAGMA synchronous=NORMAL")
+        if _POSTGRES:
+            conn = psycopg.connect(_TARGET, autocommit=True)
+        else:
+            conn = sqlite3.connect(_TARGET, timeout=30, isolation_level=None)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
         conn.execute("CREATE TABLE IF NOT EXISTS floor (id TEXT PRIMARY KEY, labels TEXT, n INTEGER)")
         _local.conn = conn
     return conn
@@ -30,9 +37,14 @@ def receive() -> tuple[Response | str, int]:
     document = json.loads(request.get_data())
     rows = [(a.get("fingerprint", "") + a["startsAt"], json.dumps(a["labels"])) for a in document["alerts"]]
     conn = _conn()
-    conn.execute("BEGIN IMMEDIATE")
-    conn.executemany("INSERT INTO floor VALUES (?, ?, 1) ON CONFLICT (id) DO UPDATE SET n = n + 1", rows)
-    conn.execute("COMMIT")
+    if _POSTGRES:
+        rows.sort()  # rows locked in one order: concurrent batches cannot deadlock
+        with conn.transaction(), conn.cursor() as cur:
+            cur.executemany(_UPSERT.format(p="%s"), rows)
+    else:
+        conn.execute("BEGIN IMMEDIATE")
+        conn.executemany(_UPSERT.format(p="?"), rows)
+        conn.execute("COMMIT")
     return "", 202
 
 

@@ -3,22 +3,22 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import multiprocessing
 import shutil
 import socket
-import sqlite3
 import statistics
 import threading
 import time
 import urllib.request
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from typing import Any
 
 from bench.load import Plan, client, payload
 from bench.server import ROOT, Gunicorn, KubeServer
+from bench.stores import fresh_store
 
 RESULTS = ROOT / "bench" / "results"
 WARMUPS = 8  # concurrent requests per warmup round
@@ -75,17 +75,6 @@ def calibrate() -> dict[str, float]:
             "thread_round_trip_us": round(trip, 1)}  # fmt: skip
 
 
-def applied_sqlite(path: Path, sql: str) -> Callable[[], int]:
-    def count() -> int:
-        try:
-            with sqlite3.connect(path, timeout=10) as conn:
-                return int(conn.execute(sql).fetchone()[0] or 0)
-        except sqlite3.OperationalError:  # the table does not exist yet
-            return 0
-
-    return count
-
-
 def run_clients(plans: list[Plan]) -> dict[str, Any]:
     """Run one load process per plan; merge what they saw."""
     queue: multiprocessing.Queue[dict[str, Any]] = multiprocessing.Queue()
@@ -138,16 +127,16 @@ def phase(
     work.mkdir(parents=True)
     deployments = deployments or args.deployments
     kube = None if floor else KubeServer(work, deployments, args.latency if latency is None else latency)
-    db = work / "store.db"
+    store = fresh_store(getattr(args, "store", "sqlite"), work)
     if floor:
-        server = Gunicorn("bench.floor_app:app", {"FLOOR_DB": str(db)}, work / "gunicorn.log")
-        count = applied_sqlite(db, "SELECT sum(n) FROM floor")
+        server = Gunicorn("bench.floor_app:app", {"FLOOR_DB": store.floor_target}, work / "gunicorn.log")
+        count = functools.partial(store.count, "SELECT sum(n) FROM floor")
     else:
         assert kube is not None
-        env = {"ALERTS_STORE_URL": f"sqlite:///{db}", "ALERTS_K8S_MODE": "kubeconfig",
+        env = {"ALERTS_STORE_URL": store.url, "ALERTS_K8S_MODE": "kubeconfig",
                "ALERTS_KUBECONFIG": str(kube.kubeconfig)}  # fmt: skip
         server = Gunicorn("wsgi:app", env, work / "gunicorn.log")
-        count = applied_sqlite(db, "SELECT count(*) FROM deliveries")
+        count = functools.partial(store.count, "SELECT count(*) FROM deliveries")
     try:
         base = 0
         if warm and kube is not None:  # the floor has no cache to warm
@@ -165,6 +154,7 @@ def phase(
         server.stop()
         if kube:
             kube.stop()
+        store.drop()
     alerts = seen["acked"]
     return {
         "phase": name, "alerts": alerts, "seconds": round(done - started, 3),
@@ -218,6 +208,9 @@ def main() -> None:
     parser.add_argument("--query-rows", type=int, default=1_000_000)
     parser.add_argument("--pairs", type=int, default=5, help="throughput and floor runs, alternated; medians count")
     parser.add_argument("--smoke", action="store_true", help="a few seconds, to keep the benchmark working")
+    parser.add_argument("--store", default="sqlite",
+                        help="sqlite (a file per phase) or a postgresql:// URL (a schema per phase, for the "
+                             "service and the floor alike); the query phase always uses SQLite")  # fmt: skip
     args = parser.parse_args()
     if args.smoke:
         args.seconds, args.deployments, args.query_rows, args.pairs = 1.5, 10, 20_000, 1
