@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sqlite3
@@ -27,7 +28,9 @@ def _conn() -> Any:
             conn = sqlite3.connect(_TARGET, timeout=30, isolation_level=None)
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
-        conn.execute("CREATE TABLE IF NOT EXISTS floor (id TEXT PRIMARY KEY, labels TEXT, n INTEGER)")
+        # PostgreSQL: another connection may create it at the same moment (IF NOT EXISTS does not cover that).
+        with contextlib.suppress(psycopg.errors.UniqueViolation, psycopg.errors.DuplicateObject):
+            conn.execute("CREATE TABLE IF NOT EXISTS floor (id TEXT PRIMARY KEY, labels TEXT, n INTEGER)")
         _local.conn = conn
     return conn
 
