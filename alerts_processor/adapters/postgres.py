@@ -6,14 +6,13 @@ import logging
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 import psycopg
 from psycopg.rows import dict_row
-from psycopg.types.json import Jsonb
 from psycopg_pool import ConnectionPool, PoolTimeout
 
-from alerts_processor.adapters.codec import flat_fields, make_record
+from alerts_processor.adapters.codec import dumps, flat_fields, make_record
 from alerts_processor.adapters.postgres_schema import migrate
 from alerts_processor.adapters.sql import (
     COLUMNS,
@@ -25,6 +24,7 @@ from alerts_processor.adapters.sql import (
     values_sql,
 )
 from alerts_processor.interfaces import IAlertsRepository
+from alerts_processor.memo import ByIdentity
 from alerts_processor.models import AlertRecord, InboxEntry, ProcessedAlert, StoreUnavailable
 from alerts_processor.query import AlertQuery, Notification, Page, Stats, page_of
 
@@ -33,16 +33,23 @@ log = logging.getLogger(__name__)
 _UPSERT = upsert_sql(values_sql("%({})s"), "LEAST", "GREATEST")
 
 
-_DELIVERY = (
-    "INSERT INTO deliveries (delivery_id, alert_id, status, received_at) VALUES (%s, %s, %s, %s) ON CONFLICT DO NOTHING"
+# A group's deliveries in one statement; those that come back are new, and only their episodes change.
+_DELIVERIES = (
+    "INSERT INTO deliveries (delivery_id, alert_id, status, received_at)"
+    " SELECT * FROM unnest(%s::text[], %s::text[], %s::text[], %s::timestamptz[])"
+    " ON CONFLICT DO NOTHING RETURNING delivery_id"
 )
+_ENCODED_MAX = 1024  # enrichment texts remembered, as in the SQLite store
+_DELIVERY_KEYS = ("delivery_id", "id", "status", "last_received_at")
 
 
-def _row(processed: ProcessedAlert) -> dict[str, Any]:
+def _row(processed: ProcessedAlert, enrichment: str | None) -> dict[str, Any]:
+    # JSON as text (PostgreSQL reads it into jsonb), made here, in the caller's thread, not by the
+    # driver in the writer thread that every alert waits for.
     row: dict[str, Any] = flat_fields(processed)
-    row["labels"] = Jsonb(dict(processed.alert.labels))
-    row["annotations"] = Jsonb(dict(processed.alert.annotations))
-    row["enrichment"] = None if processed.enrichment is None else Jsonb(processed.enrichment)
+    row["labels"] = dumps(processed.alert.labels)
+    row["annotations"] = dumps(processed.alert.annotations)
+    row["enrichment"] = enrichment
     row["delivery_id"] = processed.delivery.delivery_id
     return row
 
@@ -63,6 +70,7 @@ class PostgresAlertsRepository(IAlertsRepository):
         )
         self._opened = False
         self._migrated = False
+        self._enrichments: ByIdentity[str] = ByIdentity(_ENCODED_MAX)
 
     @contextmanager
     def _transaction(self) -> Iterator[psycopg.Cursor[dict[str, Any]]]:
@@ -85,17 +93,36 @@ class PostgresAlertsRepository(IAlertsRepository):
         return self.save_many([processed])[0]
 
     def save_many(self, items: Sequence[ProcessedAlert]) -> list[bool]:
-        rows = [_row(item) for item in items]
-        # Rows locked in id order: two replicas committing overlapping groups cannot deadlock.
-        order = sorted(range(len(rows)), key=lambda i: (rows[i]["id"], rows[i]["delivery_id"]))
-        applied = [False] * len(rows)
+        return self.save_encoded([(item, self.encode(item)) for item in items])
+
+    def encode(self, processed: ProcessedAlert) -> object:
+        enrichment = processed.enrichment
+        if enrichment is None:
+            return _row(processed, None)
+        return _row(processed, self._enrichments.get((enrichment,), lambda: dumps(enrichment)))
+
+    def save_encoded(self, items: Sequence[tuple[ProcessedAlert, object]]) -> list[bool]:
+        """Two round trips for the whole group: its deliveries, then the upserts of the new ones.
+
+        Locks are taken in one order, deliveries by id and then episodes by id: two replicas
+        committing overlapping groups cannot deadlock.
+        """
+        rows = [cast(dict[str, Any], row) for _, row in items]
+        first: dict[str, int] = {}  # a delivery given twice in one group counts once
+        for i, row in enumerate(rows):
+            first.setdefault(row["delivery_id"], i)
+        deliveries = [rows[i] for _, i in sorted(first.items())]
         with self._transaction() as cur:
-            for i in order:
-                row = rows[i]
-                cur.execute(_DELIVERY, (row["delivery_id"], row["id"], row["status"], row["last_received_at"]))
-                if cur.rowcount == 1:
-                    cur.execute(_UPSERT, row)
-                    applied[i] = True
+            cur.execute(_DELIVERIES, [[row[k] for row in deliveries] for k in _DELIVERY_KEYS])
+            new = {r["delivery_id"] for r in cur.fetchall()}
+            chosen = sorted(
+                (i for d, i in first.items() if d in new), key=lambda i: (rows[i]["id"], rows[i]["delivery_id"])
+            )
+            if chosen:
+                cur.executemany(_UPSERT, [rows[i] for i in chosen])  # pipelined: one round trip
+        applied = [False] * len(rows)
+        for i in chosen:
+            applied[i] = True
         return applied
 
     def prune(self, before: datetime, limit: int) -> int:

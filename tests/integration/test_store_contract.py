@@ -107,6 +107,30 @@ def test_same_delivery_applied_once(repo: IAlertsRepository) -> None:
     assert repo.list(10)[0].notifications == 1
 
 
+def test_a_group_applies_each_delivery_once(repo: IAlertsRepository) -> None:
+    assert repo.save(processed("old:0", pod="a"))
+    group = [processed("g:0", pod="a"), processed("g:0", pod="a"), processed("old:0", pod="a"),
+             processed("g:1", pod="b"), processed("g:2", pod="b", received=T0 + timedelta(seconds=5))]  # fmt: skip
+    assert repo.save_many(group) == [True, False, False, True, True]
+    a, b = group[0].alert.id, group[3].alert.id
+    record_a, record_b = repo.get(a), repo.get(b)
+    assert record_a is not None and record_a.notifications == 2
+    assert record_b is not None and record_b.notifications == 2
+    assert record_b.last_received_at == T0 + timedelta(seconds=5)
+
+
+def test_overlapping_groups_from_several_writers_count_exactly(repo: IAlertsRepository) -> None:
+    # Replicas commit groups that share deliveries and episodes, in any order: no deadlock, no double count.
+    deliveries = [processed(f"o{n}:0", pod=f"p{n % 10}", received=T0 + timedelta(seconds=n)) for n in range(30)]
+    groups = [deliveries[i::3] + deliveries[: i * 5][::-1] for i in range(3)] * 2
+    with ThreadPoolExecutor(6) as pool:
+        results = list(pool.map(repo.save_many, groups))
+    assert sum(sum(applied) for applied in results) == 30
+    for n in range(10):
+        record = repo.get(processed("x:0", pod=f"p{n}").alert.id)
+        assert record is not None and record.notifications == 3
+
+
 def test_late_firing_does_not_reopen_a_resolved_episode(repo: IAlertsRepository) -> None:
     repo.save(processed("b1:0", "resolved", received=T0 + timedelta(minutes=10)))
     repo.save(processed("b0:0", "firing", received=T0))
