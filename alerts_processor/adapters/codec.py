@@ -8,6 +8,7 @@ from typing import Any
 
 import orjson
 
+from alerts_processor.memo import ByIdentity
 from alerts_processor.models import (
     AlertRecord,
     JSONDict,
@@ -98,3 +99,25 @@ def make_record(
         first_received_at=first,
         last_received_at=last,
     )
+
+
+class RowEncoder:
+    """The flat row of a record for the SQL stores, its JSON as text, made in the caller's thread.
+
+    The alerts on one workload share their enrichment document (never changed once built): its
+    JSON, the largest part of a row, is made once for all of them.
+    """
+
+    def __init__(self, remembered: int = 1024) -> None:  # about 1 MB of text
+        self._enrichments: ByIdentity[str] = ByIdentity(remembered)
+
+    def __call__(self, processed: ProcessedAlert) -> dict[str, Any]:
+        row = flat_fields(processed)
+        row["labels"] = dumps(processed.alert.labels)
+        row["annotations"] = dumps(processed.alert.annotations)
+        enrichment = processed.enrichment
+        row["enrichment"] = (
+            None if enrichment is None else self._enrichments.get((enrichment,), lambda: dumps(enrichment))
+        )
+        row["delivery_id"] = processed.delivery.delivery_id
+        return row

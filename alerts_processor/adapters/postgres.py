@@ -12,7 +12,7 @@ import psycopg
 from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool, PoolTimeout
 
-from alerts_processor.adapters.codec import dumps, flat_fields, make_record
+from alerts_processor.adapters.codec import RowEncoder, make_record
 from alerts_processor.adapters.postgres_schema import migrate
 from alerts_processor.adapters.sql import (
     COLUMNS,
@@ -24,7 +24,6 @@ from alerts_processor.adapters.sql import (
     values_sql,
 )
 from alerts_processor.interfaces import IAlertsRepository
-from alerts_processor.memo import ByIdentity
 from alerts_processor.models import AlertRecord, InboxEntry, ProcessedAlert, StoreUnavailable
 from alerts_processor.query import AlertQuery, Notification, Page, Stats, page_of
 
@@ -39,19 +38,7 @@ _DELIVERIES = (
     " SELECT * FROM unnest(%s::text[], %s::text[], %s::text[], %s::timestamptz[])"
     " ON CONFLICT DO NOTHING RETURNING delivery_id"
 )
-_ENCODED_MAX = 1024  # enrichment texts remembered, as in the SQLite store
 _DELIVERY_KEYS = ("delivery_id", "id", "status", "last_received_at")
-
-
-def _row(processed: ProcessedAlert, enrichment: str | None) -> dict[str, Any]:
-    # JSON as text (PostgreSQL reads it into jsonb), made here, in the caller's thread, not by the
-    # driver in the writer thread that every alert waits for.
-    row: dict[str, Any] = flat_fields(processed)
-    row["labels"] = dumps(processed.alert.labels)
-    row["annotations"] = dumps(processed.alert.annotations)
-    row["enrichment"] = enrichment
-    row["delivery_id"] = processed.delivery.delivery_id
-    return row
 
 
 class PostgresAlertsRepository(IAlertsRepository):
@@ -70,7 +57,7 @@ class PostgresAlertsRepository(IAlertsRepository):
         )
         self._opened = False
         self._migrated = False
-        self._enrichments: ByIdentity[str] = ByIdentity(_ENCODED_MAX)
+        self._encode = RowEncoder()
 
     @contextmanager
     def _transaction(self) -> Iterator[psycopg.Cursor[dict[str, Any]]]:
@@ -93,13 +80,12 @@ class PostgresAlertsRepository(IAlertsRepository):
         return self.save_many([processed])[0]
 
     def save_many(self, items: Sequence[ProcessedAlert]) -> list[bool]:
-        return self.save_encoded([(item, self.encode(item)) for item in items])
+        return self.save_encoded([(item, self._encode(item)) for item in items])
 
     def encode(self, processed: ProcessedAlert) -> object:
-        enrichment = processed.enrichment
-        if enrichment is None:
-            return _row(processed, None)
-        return _row(processed, self._enrichments.get((enrichment,), lambda: dumps(enrichment)))
+        # JSON as text (PostgreSQL reads it into jsonb), made in the caller's thread, not by the
+        # driver in the writer thread that every alert waits for.
+        return self._encode(processed)
 
     def save_encoded(self, items: Sequence[tuple[ProcessedAlert, object]]) -> list[bool]:
         """Two round trips for the whole group: its deliveries, then the upserts of the new ones.

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import cast
 
-from alerts_processor.adapters.codec import dumps, flat_fields, make_record
+from alerts_processor.adapters.codec import RowEncoder, make_record
 from alerts_processor.adapters.sql import (
     COLUMNS,
     SQLITE,
@@ -20,20 +20,8 @@ from alerts_processor.adapters.sqlite_file import SqliteFile
 from alerts_processor.adapters.sqlite_rows import seen_deliveries, write_rows
 from alerts_processor.adapters.sqlite_schema import INBOX_SCHEMA, SCHEMA, inbox_path, move_old_inbox, regexp
 from alerts_processor.interfaces import IAlertsRepository
-from alerts_processor.memo import ByIdentity
 from alerts_processor.models import AlertRecord, InboxEntry, ProcessedAlert, ts
 from alerts_processor.query import AlertQuery, Notification, Page, Stats, page_of
-
-_ENCODED_MAX = 1024  # enrichment texts remembered (about 1 MB); two documents per Deployment state at most
-
-
-def _row(processed: ProcessedAlert, enrichment: str | None) -> dict[str, object]:
-    row: dict[str, object] = flat_fields(processed)
-    row["labels"] = dumps(processed.alert.labels)
-    row["annotations"] = dumps(processed.alert.annotations)
-    row["enrichment"] = enrichment
-    row["delivery_id"] = processed.delivery.delivery_id
-    return row
 
 
 class SqliteAlertsRepository(IAlertsRepository):
@@ -50,7 +38,7 @@ class SqliteAlertsRepository(IAlertsRepository):
         # only fill what they read.
         self._db = SqliteFile(path, SCHEMA, busy_timeout, on_connect=_functions, cache_kib=8_192)
         self._inbox = SqliteFile(inbox_path(path), INBOX_SCHEMA, busy_timeout, prepare=move_old_inbox(path))
-        self._enrichments: ByIdentity[str] = ByIdentity(_ENCODED_MAX)
+        self._encode = RowEncoder()
 
     def _query(self, sql: str, params: Sequence[object] = ()) -> list[sqlite3.Row]:
         return self._db.query(sql, params)
@@ -59,15 +47,10 @@ class SqliteAlertsRepository(IAlertsRepository):
         return self.save_many([processed])[0]
 
     def save_many(self, items: Sequence[ProcessedAlert]) -> list[bool]:
-        return self.save_encoded([(item, self.encode(item)) for item in items])
+        return self.save_encoded([(item, self._encode(item)) for item in items])
 
     def encode(self, processed: ProcessedAlert) -> object:
-        enrichment = processed.enrichment
-        if enrichment is None:
-            return _row(processed, None)
-        # The alerts on one workload share their enrichment document (never changed once built):
-        # its JSON text, the largest part of a row, is made once for all of them.
-        return _row(processed, self._enrichments.get((enrichment,), lambda: dumps(enrichment)))
+        return self._encode(processed)
 
     def save_encoded(self, items: Sequence[tuple[ProcessedAlert, object]]) -> list[bool]:
         first: dict[str, dict[str, object]] = {}  # a delivery given twice in one group counts once
