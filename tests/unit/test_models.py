@@ -5,7 +5,8 @@ from datetime import UTC, datetime
 import pytest
 
 from alerts_processor import models
-from alerts_processor.models import Validation, ValidationStatus, WorkloadRef, WorkloadState, quick_init
+from alerts_processor.frozen import quick_init
+from alerts_processor.models import Validation, ValidationStatus, WorkloadRef, WorkloadState
 
 RECORDS = [
     cls
