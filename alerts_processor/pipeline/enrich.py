@@ -71,20 +71,21 @@ class _Releases:
 
     rollout: Rollout | None
     quiet: JSONDict  # not suspect, or no release context (no current ReplicaSet)
-    suspect: JSONDict | None
+    suspect: JSONDict  # the same as quiet when there is no release context
 
     @classmethod
     def of(cls, document: JSONDict, rollout: Rollout | None) -> _Releases:
         if rollout is None:
-            return cls(None, {**document, "release": None}, None)
+            none = {**document, "release": None}
+            return cls(None, none, none)
         release = rollout.document
         return cls(rollout, {**document, "release": {**release, "suspect": False}},
                    {**document, "release": {**release, "suspect": True}})  # fmt: skip
 
     def document(self, alert_start: datetime, window: timedelta) -> JSONDict:
-        if self.rollout is None or self.suspect is None or not is_suspect(self.rollout, alert_start, window):
-            return self.quiet
-        return self.suspect
+        if self.rollout is not None and is_suspect(self.rollout, alert_start, window):
+            return self.suspect
+        return self.quiet
 
 
 class Enricher(IEnricher):
