@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
 import http.client
-import json
 import random
 import time
 from dataclasses import dataclass, field
@@ -11,7 +11,7 @@ from multiprocessing import Queue
 from typing import Any
 from urllib.parse import urlsplit
 
-from alerts_processor.pipeline.sanitize import alertmanager_fingerprint
+import orjson
 
 RETRY_PAUSE = 0.05  # seconds before a batch answered 503 is sent again
 ALERTNAMES = ("KubePodCrashLooping", "KubeDeploymentReplicasMismatch", "HighErrorRate", "HighLatency", "OOMKilled")
@@ -41,7 +41,18 @@ def _alert(rng: random.Random, client: int, n: int, i: int, deployments: int, no
         labels["pod"] = f"svc{d}-abc-x1"
     return {"status": "firing", "labels": labels, "annotations": {"summary": "benchmark alert"}, "startsAt": now,
             "endsAt": "0001-01-01T00:00:00Z", "generatorURL": "http://prometheus:9090/graph",
-            "fingerprint": alertmanager_fingerprint(labels)}  # fmt: skip
+            "fingerprint": _fingerprint(labels)}  # fmt: skip
+
+
+def _fingerprint(labels: dict[str, str]) -> str:
+    """A 16-hex fingerprint unique to the label set, as Alertmanager's is.
+
+    Not Alertmanager's FNV-1a: in pure Python it made half of a load process's CPU (with the
+    stdlib's json.dumps, 32 µs of the 38 µs it took to make an alert; now 5 µs), which the load
+    processes take from the server they measure: they share its two cores. The service takes a
+    well-formed fingerprint as given, so its work is the same.
+    """
+    return hashlib.blake2b(orjson.dumps(labels, option=orjson.OPT_SORT_KEYS), digest_size=8).hexdigest()
 
 
 def payload(alerts: list[dict[str, Any]], status: str = "firing") -> dict[str, Any]:
@@ -86,7 +97,7 @@ def client(index: int, plan: Plan, results: Queue) -> None:  # type: ignore[type
         pause = due - time.monotonic()
         if pause > 0:
             time.sleep(pause)  # open loop: requests leave on schedule whatever the answers
-        data = json.dumps(body).encode()
+        data = orjson.dumps(body)
         while True:
             sent = time.monotonic()
             try:
