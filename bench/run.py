@@ -89,7 +89,15 @@ def run_clients(plans: list[Plan]) -> dict[str, Any]:
     for part in parts:
         for status, n in part["answers"].items():
             answers[status] = answers.get(status, 0) + n
-    return {"acked": sum(p["acked"] for p in parts), "latencies": latencies, "answers": answers}
+    return {"acked": sum(p["acked"] for p in parts), "latencies": latencies, "answers": answers,
+            "cpu_s": sum(p["cpu_s"] for p in parts)}  # fmt: skip
+
+
+def machine_times() -> tuple[float, float]:
+    """Idle and total CPU time of the whole machine so far, in clock ticks (/proc/stat)."""
+    with open("/proc/stat") as stat:
+        ticks = [int(v) for v in stat.readline().split()[1:]]
+    return ticks[3] + ticks[4], sum(ticks[:8])  # idle + iowait; guest time is inside user already
 
 
 def wait_for(count: Callable[[], int], target: int, timeout: float = 300) -> float:
@@ -146,7 +154,10 @@ def phase(
         started = time.monotonic()
         plans = [Plan(server.url + "/webhooks/alertmanager", args.seconds, rate / clients / _mean(sizes, weights)
                       if rate else None, sizes, weights, deployments) for _ in range(clients)]  # fmt: skip
+        idle0, total0 = machine_times()
         seen = run_clients(plans)
+        idle1, total1 = machine_times()
+        loaded = time.monotonic() - started
         done = wait_for(count, base + seen["acked"])
         cpu = server.cpu_seconds() - cpu0
         calls = (kube.calls() - calls0) if kube else 0
@@ -163,6 +174,9 @@ def phase(
         "answers": seen["answers"], "k8s_calls_per_alert": round(calls / alerts, 4) if alerts and kube else None,
         "peak_pss_mb": round(server.peak_pss / 2**20, 1), "peak_rss_sum_mb": round(server.peak_rss / 2**20, 1),
         "cpu_s_per_1000_alerts": round(1000 * cpu / alerts, 3) if alerts else None,
+        # Who had the two cores: the server (load and drain), the load processes, and what stayed idle.
+        "server_cores": round(cpu / (done - started), 2), "load_cores": round(seen["cpu_s"] / loaded, 2),
+        "idle_pct": round(100 * (idle1 - idle0) / (total1 - total0), 1) if total1 > total0 else None,
     }  # fmt: skip
 
 
@@ -251,14 +265,15 @@ def main() -> None:
 
 def table(result: dict[str, Any]) -> str:
     head = f"{'phase':38} {'alerts':>7} {'alerts/s':>9} {'p50 ms':>7} {'p99 ms':>7} {'max ms':>7} {'k8s/alert':>9} " \
-           f"{'PSS MB':>7} {'RSS MB':>7} {'CPU s/1k':>8}"  # fmt: skip
+           f"{'PSS MB':>7} {'RSS MB':>7} {'CPU s/1k':>8} {'server':>6} {'load':>5} {'idle':>5}"  # fmt: skip
     lines = [head, "-" * len(head)]
     for r in result["runs"]:
         k8s = "-" if r["k8s_calls_per_alert"] is None else f"{r['k8s_calls_per_alert']:.4f}"
         lines.append(f"{r['phase']:38} {r['alerts']:>7} {r['alerts_per_s']:>9.0f} {r['p50_ms']:>7.1f} "
                      f"{r['p99_ms']:>7.1f} {r['max_ms']:>7.1f} {k8s:>9} {r['peak_pss_mb']:>7.0f} "
                      f"{r['peak_rss_sum_mb']:>7.0f} "
-                     f"{r['cpu_s_per_1000_alerts'] or 0:>8.3f}")  # fmt: skip
+                     f"{r['cpu_s_per_1000_alerts'] or 0:>8.3f} {r['server_cores']:>6.2f} {r['load_cores']:>5.2f} "
+                     f"{r['idle_pct'] or 0:>4.0f}%")  # fmt: skip
     lines.append(
         f"\nthroughput / floor = {result['ratio_median_of_pairs']} (median of the pairs' ratios: "
         f"{', '.join(map(str, result['pair_ratios']))})"
