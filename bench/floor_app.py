@@ -12,6 +12,8 @@ from typing import Any
 import psycopg
 from flask import Flask, Response, request
 
+from alerts_processor.adapters.sqlite_file import enable_wal
+
 app = Flask(__name__)
 _local = threading.local()
 _TARGET = os.environ.get("FLOOR_DB", "var/floor.db")  # a SQLite path, or a postgresql:// URL
@@ -26,7 +28,9 @@ def _conn() -> Any:
             conn = psycopg.connect(_TARGET, autocommit=True)
         else:
             conn = sqlite3.connect(_TARGET, timeout=30, isolation_level=None)
-            conn.execute("PRAGMA journal_mode=WAL")
+            # Not a bare PRAGMA: while the other worker's first connection held a lock, it failed at
+            # once and answered a request 500 (one in a full benchmark run).
+            enable_wal(conn, 30)
             conn.execute("PRAGMA synchronous=NORMAL")
         # PostgreSQL: another connection may create it at the same moment (IF NOT EXISTS does not cover that).
         with contextlib.suppress(psycopg.errors.UniqueViolation, psycopg.errors.DuplicateObject):

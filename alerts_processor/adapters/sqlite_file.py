@@ -20,6 +20,23 @@ CHECKPOINT_INTERVAL = 0.5  # seconds
 _WAL_BOUND_PAGES = 20_000  # 80 MB of 4 KiB pages
 
 
+def enable_wal(conn: sqlite3.Connection, timeout: float) -> None:
+    """Put the file in WAL mode (a property of the file, kept), waiting up to `timeout` for other processes.
+
+    Changing the journal mode answers SQLITE_BUSY at once (no busy handler) while another process
+    holds a lock, as when gunicorn workers start together: retry within the timeout.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)
+
+
 class SqliteFile:
     """Thread-safe through one connection per thread; processes share the file through WAL locking."""
 
@@ -75,7 +92,7 @@ class SqliteFile:
                 if not self._ready:
                     # WAL is a property of the file: set once per process, by one connection, before
                     # any other connection of ours can hold a lock that would make the switch fail.
-                    self._enable_wal(conn)
+                    enable_wal(conn, self._busy_timeout)
                     conn.executescript(self._schema)
                     if self._prepare is not None:
                         self._prepare(conn)
@@ -86,19 +103,6 @@ class SqliteFile:
             raise StoreUnavailable(f"sqlite: {exc}") from exc
         self._local.conn = conn
         return conn
-
-    def _enable_wal(self, conn: sqlite3.Connection) -> None:
-        # Changing the journal mode answers SQLITE_BUSY at once (no busy handler) while another
-        # process holds a lock, as when gunicorn workers start together: retry within the timeout.
-        deadline = time.monotonic() + self._busy_timeout
-        while True:
-            try:
-                conn.execute("PRAGMA journal_mode=WAL")
-                return
-            except sqlite3.OperationalError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.01)
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
