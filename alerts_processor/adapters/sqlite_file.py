@@ -23,8 +23,8 @@ _WAL_BOUND_PAGES = 20_000  # 80 MB of 4 KiB pages
 def enable_wal(conn: sqlite3.Connection, timeout: float) -> None:
     """Put the file in WAL mode (a property of the file, kept), waiting up to `timeout` for other processes.
 
-    Changing the journal mode answers SQLITE_BUSY at once (no busy handler) while another process
-    holds a lock, as when gunicorn workers start together: retry within the timeout.
+    When several processes open a new file together, as gunicorn workers do at start, the switch
+    can answer SQLITE_BUSY at once, without waiting in the busy handler: retry within the timeout.
     """
     deadline = time.monotonic() + timeout
     while True:
