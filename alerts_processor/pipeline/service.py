@@ -141,8 +141,7 @@ class PipelineService:
             prepared = self._processor.prepare_many(work)
         except StoreUnavailable:
             self._metrics.store_error("dead_letter")
-            for _ in work:
-                self._complete(entry_id, False)
+            self._complete(entry_id, False, len(work))
             return
         except Exception:  # a bug: run the alerts one by one so it costs only the alert that hits it
             if len(work) > 1:

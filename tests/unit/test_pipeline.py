@@ -201,6 +201,29 @@ def test_bad_alert_is_dead_lettered_and_the_rest_stored(
     assert "startsAt" in reason and '"not a time"' in raw
 
 
+def test_dead_letter_store_failure_leaves_the_entry_for_replay(
+    repo: InMemoryAlertsRepository, executor: ThreadPoolExecutor
+) -> None:
+    clock = Clock()
+    service = make_service(repo, executor, clock=clock)
+    original = repo.dead_letter
+    failures = iter([True])
+
+    def flaky_dead_letter(*args: object) -> None:
+        if next(failures, False):
+            raise StoreUnavailable("blip")
+        original(*args)  # type: ignore[arg-type]
+
+    repo.dead_letter = flaky_dead_letter  # type: ignore[method-assign]
+    accept(service, payload(alert(namespace="prod", deployment="a"), alert(starts_at="not a time", deployment="b")))
+    wait_until(lambda: service.capacity.in_use == 0)  # every queue slot of the failed chunk is given back
+    assert len(repo.inbox) == 1 and not repo.dead_letters
+    clock.now += timedelta(seconds=31)
+    assert service.recover() == 1
+    wait_until(lambda: not repo.inbox)
+    assert len(repo.records) == 1 and len(repo.dead_letters) == 1
+
+
 def test_validator_bug_stores_the_alert_as_unknown(
     repo: InMemoryAlertsRepository, executor: ThreadPoolExecutor
 ) -> None:
