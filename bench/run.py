@@ -135,7 +135,7 @@ def phase(
     work.mkdir(parents=True)
     deployments = deployments or args.deployments
     kube = None if floor else KubeServer(work, deployments, args.latency if latency is None else latency)
-    store = fresh_store(getattr(args, "store", "sqlite"), work)
+    store = fresh_store(args.store, work)
     if floor:
         server = Gunicorn("bench.floor_app:app", {"FLOOR_DB": store.floor_target}, work / "gunicorn.log")
         count = functools.partial(store.count, "SELECT sum(n) FROM floor")
@@ -234,8 +234,7 @@ def main() -> None:
     # (one slow timing of 30, in every full run), against 1.5-4 ms when run alone.
     machine = calibrate()
     queries = query_phase(args.query_rows)
-    # A shared machine drifts by ±10% from run to run: alternate the service and the floor, and
-    # take the ratio of the medians.
+    # A shared machine drifts by ±10% from run to run: alternate the service and the floor.
     pairs = [(phase("throughput", args), phase("floor", args, floor=True)) for _ in range(args.pairs)]
     ours = statistics.median(t["alerts_per_s"] for t, _ in pairs)
     floor = statistics.median(f["alerts_per_s"] for _, f in pairs)
