@@ -1,7 +1,8 @@
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
 
 import pytest
 
@@ -15,6 +16,8 @@ from alerts_processor.pipeline.service import PipelineService
 from alerts_processor.pipeline.validate import Validator
 from tests.fakes import FakeK8sClient, HeldValidator, InMemoryAlertsRepository, RecordingMetrics
 from tests.helpers import alert, payload, sample, wait_until
+
+T = TypeVar("T")
 
 
 class Clock:
@@ -117,20 +120,24 @@ def test_store_down_at_intake_raises_and_frees_the_slots(
     assert service.capacity.in_use == 0
 
 
+def fail_once(method: Callable[..., T]) -> Callable[..., T]:
+    """`method`, except that its first call raises StoreUnavailable (a store's blip)."""
+    failures = iter([True])
+
+    def flaky(*args: Any) -> T:
+        if next(failures, False):
+            raise StoreUnavailable("blip")
+        return method(*args)
+
+    return flaky
+
+
 def test_store_failure_leaves_the_entry_for_replay(
     repo: InMemoryAlertsRepository, executor: ThreadPoolExecutor
 ) -> None:
     clock = Clock()
     service = make_service(repo, executor, clock=clock)
-    original_save = repo.save
-    failures = iter([True])
-
-    def flaky_save(processed: object) -> bool:
-        if next(failures, False):
-            raise StoreUnavailable("blip")
-        return original_save(processed)  # type: ignore[arg-type]
-
-    repo.save = flaky_save  # type: ignore[method-assign]
+    repo.save = fail_once(repo.save)  # type: ignore[method-assign]
     accept(service, sample("app-batch-mixed"))
     wait_until(lambda: service.capacity.in_use == 0)
     assert len(repo.inbox) == 1 and len(repo.records) < 3  # the failed write (its whole group) is not stored
@@ -206,15 +213,7 @@ def test_dead_letter_store_failure_leaves_the_entry_for_replay(
 ) -> None:
     clock = Clock()
     service = make_service(repo, executor, clock=clock)
-    original = repo.dead_letter
-    failures = iter([True])
-
-    def flaky_dead_letter(*args: object) -> None:
-        if next(failures, False):
-            raise StoreUnavailable("blip")
-        original(*args)  # type: ignore[arg-type]
-
-    repo.dead_letter = flaky_dead_letter  # type: ignore[method-assign]
+    repo.dead_letter = fail_once(repo.dead_letter)  # type: ignore[method-assign]
     accept(service, payload(alert(namespace="prod", deployment="a"), alert(starts_at="not a time", deployment="b")))
     wait_until(lambda: service.capacity.in_use == 0)  # every queue slot of the failed chunk is given back
     assert len(repo.inbox) == 1 and not repo.dead_letters
