@@ -18,7 +18,14 @@ from alerts_processor.adapters.sql import (
 )
 from alerts_processor.adapters.sqlite_file import SqliteFile
 from alerts_processor.adapters.sqlite_rows import seen_deliveries, write_rows
-from alerts_processor.adapters.sqlite_schema import INBOX_SCHEMA, SCHEMA, inbox_path, move_old_inbox, regexp
+from alerts_processor.adapters.sqlite_schema import (
+    EPISODE_DELIVERIES,
+    INBOX_SCHEMA,
+    SCHEMA,
+    inbox_path,
+    move_old_inbox,
+    regexp,
+)
 from alerts_processor.interfaces import IAlertsRepository
 from alerts_processor.models import AlertRecord, InboxEntry, ProcessedAlert, ts
 from alerts_processor.query import AlertQuery, Notification, Page, Stats, page_of
@@ -71,7 +78,7 @@ class SqliteAlertsRepository(IAlertsRepository):
 
     def history(self, alert_id: str) -> Sequence[Notification]:
         rows = self._query(
-            "SELECT received_at, status FROM deliveries WHERE alert_id = ? ORDER BY received_at, delivery_id",
+            f"SELECT received_at, status FROM deliveries WHERE {EPISODE_DELIVERIES} ORDER BY received_at, delivery_id",
             (alert_id,),
         )
         return [Notification(datetime.fromisoformat(r["received_at"]), r["status"]) for r in rows]
@@ -88,7 +95,7 @@ class SqliteAlertsRepository(IAlertsRepository):
         with self._db.transaction() as conn:
             oldest = "SELECT id FROM alerts WHERE last_received_at < ? ORDER BY last_received_at LIMIT ?"
             ids = [(r[0],) for r in conn.execute(oldest, (cutoff, limit))]
-            conn.executemany("DELETE FROM deliveries WHERE alert_id = ?", ids)
+            conn.executemany(f"DELETE FROM deliveries WHERE {EPISODE_DELIVERIES}", ids)
             conn.executemany("DELETE FROM alerts WHERE id = ?", ids)
             conn.execute("DELETE FROM dead_letters WHERE received_at < ?", (cutoff,))
         with self._inbox.transaction() as conn:

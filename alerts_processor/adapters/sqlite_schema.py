@@ -37,7 +37,13 @@ DROP INDEX IF EXISTS alerts_fingerprint;
 CREATE TABLE IF NOT EXISTS deliveries (
     delivery_id TEXT PRIMARY KEY, alert_id TEXT NOT NULL, status TEXT NOT NULL, received_at TEXT NOT NULL
 ) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS deliveries_by_alert ON deliveries (alert_id);
+-- An episode's deliveries by its start time, then its fingerprint: the two parts of its id (the
+-- fingerprint, `-`, the start time: record_id()) in the order that makes new entries land at the end.
+-- Keyed by the id, which starts with a random fingerprint, each new episode dirtied a page of this
+-- index in every group commit: 5 KiB more written per alert, a quarter of the writer's CPU. Queries
+-- say EPISODE_DELIVERIES.
+CREATE INDEX IF NOT EXISTS deliveries_by_episode ON deliveries (substr(alert_id, 18), substr(alert_id, 1, 16));
+DROP INDEX IF EXISTS deliveries_by_alert;
 DROP INDEX IF EXISTS deliveries_alert;
 CREATE TABLE IF NOT EXISTS dead_letters (
     delivery_id TEXT PRIMARY KEY, raw TEXT NOT NULL, reason TEXT NOT NULL, received_at TEXT NOT NULL
@@ -53,6 +59,13 @@ CREATE TABLE IF NOT EXISTS inbox (
 );
 CREATE INDEX IF NOT EXISTS inbox_pending ON inbox (state, leased_until);
 """
+
+
+# An episode's deliveries (parameter: its id) through deliveries_by_episode. The unary plus keeps SQLite
+# from substituting the id into the other two terms (constant propagation), which then match no index.
+EPISODE_DELIVERIES = (
+    "substr(alert_id, 18) = substr(?1, 18) AND substr(alert_id, 1, 16) = substr(?1, 1, 16) AND +alert_id = ?1"
+)
 
 
 def inbox_path(path: str) -> str:

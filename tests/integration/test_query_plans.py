@@ -13,6 +13,7 @@ import pytest
 from alerts_processor.adapters.postgres import PostgresAlertsRepository
 from alerts_processor.adapters.sql import POSTGRES, SQLITE, select_page
 from alerts_processor.adapters.sqlite import SqliteAlertsRepository
+from alerts_processor.adapters.sqlite_schema import EPISODE_DELIVERIES
 from alerts_processor.query import AlertQuery, Cursor, parse_matcher
 from bench.fill import postgres_rows, sqlite_rows
 
@@ -36,6 +37,7 @@ CREATE INDEX alerts_namespace ON alerts (namespace, starts_at DESC, id DESC);
 CREATE INDEX alerts_workload ON alerts (namespace, workload_kind, workload_name, starts_at DESC, id DESC);
 CREATE INDEX alerts_alertname ON alerts (alertname, starts_at DESC, id DESC);
 CREATE INDEX deliveries_alert ON deliveries (alert_id, received_at);
+CREATE INDEX deliveries_by_alert ON deliveries (alert_id);
 """
 
 # Label matchers filter JSON, whose selectivity PostgreSQL estimates: it may pick a bitmap scan of the
@@ -63,6 +65,33 @@ def test_sqlite_plans_use_indexes(tmp_path: Path) -> None:
     conn.close()
 
 
+def test_sqlite_finds_an_episodes_deliveries_by_its_index(tmp_path: Path) -> None:
+    # The history and retention read an episode's deliveries through an index on parts of its id;
+    # a plain `alert_id = ?` beside them would let SQLite rewrite the terms and scan the table.
+    path = str(tmp_path / "d.db")
+    store = SqliteAlertsRepository(path)
+    store.ping()
+    conn = sqlite3.connect(path)
+    conn.executemany(
+        "INSERT INTO deliveries VALUES (?, ?, 'firing', '2026-01-01T00:00:00.000000Z')",
+        [(f"d{i}", f"{i % 5000:016x}-20260101T0000{i % 7:02d}000000Z") for i in range(20_000)],
+    )
+    conn.commit()
+    for analyzed in (False, True):
+        if analyzed:
+            conn.execute("ANALYZE")
+        for sql in (
+            f"SELECT * FROM deliveries WHERE {EPISODE_DELIVERIES}",
+            f"DELETE FROM deliveries WHERE {EPISODE_DELIVERIES}",
+        ):
+            plan = " | ".join(row[-1] for row in conn.execute("EXPLAIN QUERY PLAN " + sql, ("x",)))
+            assert "deliveries_by_episode (<expr>=? AND <expr>=?)" in plan, plan
+    conn.close()
+    wanted = f"{42:016x}-20260101T000000000000Z"
+    assert [n.status for n in store.history(wanted)] == ["firing"]  # not the fingerprint's three other episodes
+    store.close()
+
+
 def test_sqlite_migrates_old_indexes_and_finds_a_fingerprint_by_the_primary_key(tmp_path: Path) -> None:
     # A store made before this version has an index on fingerprint and wide indexes: they go at the
     # next start, and the narrow ones are built.
@@ -78,7 +107,7 @@ def test_sqlite_migrates_old_indexes_and_finds_a_fingerprint_by_the_primary_key(
     conn = sqlite3.connect(path)
     indexes = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
     assert not indexes & set(re.findall(r"INDEX (\w+)", OLD_INDEXES)), indexes
-    assert {"alerts_by_start", "alerts_by_namespace", "deliveries_by_alert"} <= indexes
+    assert {"alerts_by_start", "alerts_by_namespace", "deliveries_by_episode"} <= indexes
     conn.execute(sqlite_rows(ROWS))
     conn.commit()
     conn.execute("ANALYZE")
