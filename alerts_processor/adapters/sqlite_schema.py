@@ -61,8 +61,9 @@ CREATE INDEX IF NOT EXISTS inbox_pending ON inbox (state, leased_until);
 """
 
 
-# An episode's deliveries (parameter: its id) through deliveries_by_episode. The unary plus keeps SQLite
-# from substituting the id into the other two terms (constant propagation), which then match no index.
+# An episode's deliveries (parameter: its id) through deliveries_by_episode; right for any id, since the
+# id itself is compared too. The unary plus keeps SQLite from substituting the id into the other two
+# terms (constant propagation), which then match no index.
 EPISODE_DELIVERIES = (
     "substr(alert_id, 18) = substr(?1, 18) AND substr(alert_id, 1, 16) = substr(?1, 1, 16) AND +alert_id = ?1"
 )
