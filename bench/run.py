@@ -75,12 +75,20 @@ def calibrate() -> dict[str, float]:
             "thread_round_trip_us": round(trip, 1)}  # fmt: skip
 
 
-def run_clients(plans: list[Plan]) -> dict[str, Any]:
-    """Run one load process per plan; merge what they saw."""
+def run_clients(plans: list[Plan], on_start: Callable[[], None]) -> dict[str, Any]:
+    """Run one load process per plan; merge what they saw.
+
+    The processes make their bodies first; `on_start` runs once all of them are ready, right before
+    they begin sending, so that what the phase measures starts there.
+    """
     queue: multiprocessing.Queue[dict[str, Any]] = multiprocessing.Queue()
-    procs = [multiprocessing.Process(target=client, args=(i, plan, queue)) for i, plan in enumerate(plans)]
+    ready = multiprocessing.Barrier(len(plans) + 1)
+    procs = [multiprocessing.Process(target=client, args=(i, plan, queue, ready)) for i, plan in enumerate(plans)]
     for proc in procs:
         proc.start()
+    ready.wait(timeout=300)
+    on_start()
+    ready.wait(timeout=60)
     parts = [queue.get(timeout=max(p.seconds for p in plans) + 120) for _ in procs]
     for proc in procs:
         proc.join(30)
@@ -150,13 +158,16 @@ def phase(
         if warm and kube is not None:  # the floor has no cache to warm
             base = warm_every_worker(server.url, kube, count, deployments)
         calls0 = kube.calls() if kube else 0
-        cpu0 = server.cpu_seconds()
-        started = time.monotonic()
         plans = [Plan(server.url + "/webhooks/alertmanager", args.seconds, rate / clients / _mean(sizes, weights)
                       if rate else None, sizes, weights, deployments) for _ in range(clients)]  # fmt: skip
-        idle0, total0 = machine_times()
-        seen = run_clients(plans)
+        start: dict[str, Any] = {}
+
+        def mark() -> None:
+            start.update(cpu=server.cpu_seconds(), at=time.monotonic(), machine=machine_times())
+
+        seen = run_clients(plans, mark)
         idle1, total1 = machine_times()
+        started, cpu0, (idle0, total0) = start["at"], start["cpu"], start["machine"]
         loaded = time.monotonic() - started
         done = wait_for(count, base + seen["acked"])
         cpu = server.cpu_seconds() - cpu0
