@@ -181,6 +181,11 @@ class IMetrics(abc.ABC):
     def stage_duration(self, stage: str, seconds: float) -> None:
         """Time per alert in sanitize, validate, enrich or store: the mean of a group handled together."""
 
+    def stage_durations(self, stage: str, seconds: Sequence[float]) -> None:
+        """Many stage_duration observations of one stage at once; an adapter may apply them together."""
+        for value in seconds:
+            self.stage_duration(stage, value)
+
     @abc.abstractmethod
     def queue_depth(self, depth: int) -> None:
         """Alerts this worker holds in its queue now."""

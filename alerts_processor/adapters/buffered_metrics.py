@@ -77,8 +77,12 @@ class BufferedMetrics(IMetrics):
                 self._target.k8s_call(labels[0], labels[1], n)
             else:
                 self._target.k8s_cache(labels[0] == "hit", n)
+        stages: dict[str, list[float]] = {}
         for _ in range(len(self._stages)):  # what came in meanwhile waits for the next flush
-            self._target.stage_duration(*self._stages.popleft())
+            stage, seconds = self._stages.popleft()
+            stages.setdefault(stage, []).append(seconds)
+        for stage, values in stages.items():
+            self._target.stage_durations(stage, values)
         if depth is not None:
             self._target.queue_depth(depth)
 
