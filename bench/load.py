@@ -99,7 +99,7 @@ def prebuilt(index: int, plan: Plan) -> Iterator[tuple[bytes, int]]:
     the server it measures, and most from the faster one (the floor sends twice as many alerts).
     """
     source = batches(index, plan)
-    per_s = plan.rate * _mean_size(plan) if plan.rate else PREBUILT_ALERTS_PER_S
+    per_s = plan.rate * mean_size(plan.sizes, plan.weights) if plan.rate else PREBUILT_ALERTS_PER_S
     made, alerts = [], 0
     while alerts < per_s * plan.seconds * 1.1:
         body = next(source)
@@ -111,8 +111,9 @@ def prebuilt(index: int, plan: Plan) -> Iterator[tuple[bytes, int]]:
         yield orjson.dumps(body), len(body["alerts"])
 
 
-def _mean_size(plan: Plan) -> float:
-    return sum(s * w for s, w in zip(plan.sizes, plan.weights, strict=True)) / sum(plan.weights)
+def mean_size(sizes: tuple[int, ...], weights: tuple[float, ...]) -> float:
+    """Alerts per body on average, for batch sizes drawn with these weights."""
+    return sum(s * w for s, w in zip(sizes, weights, strict=True)) / sum(weights)
 
 
 class Connection:

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from bench.load import Plan, client, payload
+from bench.load import Plan, client, mean_size, payload
 from bench.server import ROOT, Gunicorn, KubeServer
 from bench.stores import fresh_store
 
@@ -158,7 +158,7 @@ def phase(
         if warm and kube is not None:  # the floor has no cache to warm
             base = warm_every_worker(server.url, kube, count, deployments)
         calls0 = kube.calls() if kube else 0
-        plans = [Plan(server.url + "/webhooks/alertmanager", args.seconds, rate / clients / _mean(sizes, weights)
+        plans = [Plan(server.url + "/webhooks/alertmanager", args.seconds, rate / clients / mean_size(sizes, weights)
                       if rate else None, sizes, weights, deployments) for _ in range(clients)]  # fmt: skip
         start: dict[str, Any] = {}
 
@@ -219,10 +219,6 @@ def warm_every_worker(url: str, kube: KubeServer, count: Callable[[], int], depl
         if quiet == 2:
             break
     return stored
-
-
-def _mean(sizes: tuple[int, ...], weights: tuple[float, ...]) -> float:
-    return sum(s * w for s, w in zip(sizes, weights, strict=True)) / sum(weights)
 
 
 def main() -> None:
