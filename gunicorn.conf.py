@@ -1,5 +1,6 @@
 """gunicorn settings, read from the same ALERTS_* environment as the app."""
 
+import ctypes
 import gc
 import importlib
 import os
@@ -38,6 +39,17 @@ if _settings.tls_cert:
 _METRICS_DIR = "PROMETHEUS_MULTIPROC_DIR"
 if not os.environ.get(_METRICS_DIR):
     os.environ[_METRICS_DIR] = tempfile.mkdtemp(prefix="alerts-processor-metrics-")
+
+# glibc gives threads that allocate at once malloc arenas of their own (up to 8 per core), and what
+# is freed stays spread over them: with the workers' 20-odd threads the server held 8 MB more (PSS,
+# 244 against 236 MB in the benchmark's cold-cache phase) than with 2 arenas, for the same
+# throughput. Set here, in the master before any thread starts, the limit is inherited by the
+# forked workers. An explicit MALLOC_ARENA_MAX in the environment (read by glibc itself) wins;
+# without glibc's mallopt, nothing is done.
+if "MALLOC_ARENA_MAX" not in os.environ:
+    _mallopt = getattr(ctypes.CDLL(None), "mallopt", None)
+    if _mallopt is not None:
+        _mallopt(-8, 2)  # M_ARENA_MAX
 
 # Import the application's code (not the app: nothing is built, no I/O) in the master, once: the
 # workers fork with it loaded and share its pages, instead of each importing its own copy (the
