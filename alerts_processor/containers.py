@@ -50,7 +50,7 @@ def executor_resource(threads: int) -> Iterator[ThreadPoolExecutor]:
 
 def committer_resource(repository: IAlertsRepository, metrics: IMetrics) -> Iterator[GroupCommitter]:
     """The group-commit writer thread; stopped after the pool drained, so it writes what the pool prepared."""
-    committer = GroupCommitter(repository, metrics)
+    committer = GroupCommitter(repository, metrics, max_batch=repository.group_size)
     yield committer
     committer.stop()
 

@@ -77,6 +77,10 @@ class IK8sClient(abc.ABC):
 class IAlertsRepository(abc.ABC):
     """Durable storage of alert records and of the intake inbox."""
 
+    #: The most alerts one group commit (save_encoded) should carry: more than a store writes well
+    #: in one transaction only costs it (see the SQLite store's).
+    group_size: int = 2000
+
     @abc.abstractmethod
     def save(self, processed: ProcessedAlert) -> bool:
         """Apply one delivery to its episode record; False if this delivery was already applied."""
