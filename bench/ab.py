@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.server import ROOT
+from bench.stores import shown
 
 RESULTS = ROOT / "bench" / "results"
 MIN_PAIRS = 6  # below, a bootstrap of the median says little: two pairs of the same code gave 0.91-0.99
@@ -26,15 +27,15 @@ MIN_PAIRS = 6  # below, a bootstrap of the median says little: two pairs of the 
 _PHASE = (
     "import argparse, json, sys\n"
     "from bench.run import phase\n"
-    "args = argparse.Namespace(seconds=float(sys.argv[1]), deployments=100, latency=0.002, store='sqlite')\n"
+    "args = argparse.Namespace(seconds=float(sys.argv[1]), deployments=100, latency=0.002, store=sys.argv[2])\n"
     "print(json.dumps(phase('ab', args)))\n"
 )
 
 
-def run_phase(checkout: Path, seconds: float) -> dict[str, Any]:
+def run_phase(checkout: Path, seconds: float, store: str = "sqlite") -> dict[str, Any]:
     """One throughput phase of `checkout` (a fresh store, server and load), as bench.run measures it."""
     env = {**os.environ, "PYTHONPATH": str(checkout)}
-    done = subprocess.run([sys.executable, "-c", _PHASE, str(seconds)], cwd=checkout, env=env,
+    done = subprocess.run([sys.executable, "-c", _PHASE, str(seconds), store], cwd=checkout, env=env,
                           capture_output=True, text=True, check=True)  # fmt: skip
     result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
     return result
@@ -61,12 +62,13 @@ def main() -> None:
     parser.add_argument("other", type=Path, help="the checkout to compare with (a git worktree, say)")
     parser.add_argument("--pairs", type=int, default=10)
     parser.add_argument("--seconds", type=float, default=12.0, help="load time of each phase")
+    parser.add_argument("--store", default="sqlite", help="sqlite, or a postgresql:// URL (a schema per phase)")
     args = parser.parse_args()
     sides = {"this": ROOT, "other": args.other.resolve()}
     pairs: list[dict[str, dict[str, Any]]] = []
     for n in range(args.pairs):
         order = ("this", "other") if n % 2 == 0 else ("other", "this")
-        pair = {side: run_phase(sides[side], args.seconds) for side in order}
+        pair = {side: run_phase(sides[side], args.seconds, args.store) for side in order}
         pairs.append(pair)
         print(f"pair {n + 1}: " + ", ".join(
             f"{side} {pair[side]['alerts_per_s']:.0f} alerts/s {pair[side]['cpu_s_per_1000_alerts']:.3f} s/1k"
@@ -76,7 +78,8 @@ def main() -> None:
     print(summary("this / other, alerts/s", speed))
     print(summary("this / other, CPU per alert", cpu))
     RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "ab.json").write_text(json.dumps({"other": str(sides["other"]), "pairs": pairs}, indent=2) + "\n")
+    record = {"other": str(sides["other"]), "store": shown(args.store), "pairs": pairs}
+    (RESULTS / "ab.json").write_text(json.dumps(record, indent=2) + "\n")
 
 
 if __name__ == "__main__":

@@ -18,7 +18,7 @@ from typing import Any
 
 from bench.load import Plan, client, mean_size, payload
 from bench.server import ROOT, Gunicorn, KubeServer
-from bench.stores import fresh_store
+from bench.stores import fresh_store, shown
 
 RESULTS = ROOT / "bench" / "results"
 WARMUPS = 8  # concurrent requests per warmup round
@@ -259,7 +259,8 @@ def main() -> None:
             warm=False,
         ),
     ]
-    result = {"when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "settings": vars(args), "runs": runs,
+    settings = {**vars(args), "store": shown(args.store)}
+    result = {"when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "settings": settings, "runs": runs,
               "throughput_median": ours, "floor_median": floor,
               "ratio_to_floor": round(ours / floor, 3) if floor else None, "pair_ratios": pair_ratios,
               "ratio_median_of_pairs": statistics.median(pair_ratios) if pair_ratios else None,

@@ -7,6 +7,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import psycopg
 
@@ -19,6 +20,14 @@ class PhaseStore:
     floor_target: str  # FLOOR_DB of the floor app: a SQLite path or the same PostgreSQL URL
     count: Callable[[str], int]  # the integer a SELECT gives (0 while its table does not exist)
     drop: Callable[[], None]
+
+
+def shown(base: str) -> str:
+    """`base` as the results files record it: a password in a URL replaced by ***."""
+    parts = urlsplit(base)
+    if parts.password is None:
+        return base
+    return parts._replace(netloc=parts.netloc.replace(f":{parts.password}@", ":***@", 1)).geturl()
 
 
 def fresh_store(base: str, work: Path) -> PhaseStore:
