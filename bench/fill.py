@@ -14,7 +14,7 @@ def sqlite_rows(rows: int) -> str:
         json_object('alertname', 'Alert' || (i % 20), 'severity', {severity}, 'pod', 'svc' || (i % 10) || '-' || i),
         '{{}}', '', 'r', 'g', 'valid', NULL, NULL, 1,
         strftime('%Y-%m-%dT%H:%M:%f000Z', '2026-01-01', '+' || (i * 61) || ' seconds'),
-        strftime('%Y-%m-%dT%H:%M:%f000Z', '2026-01-01', '+' || (i * 61) || ' seconds')
+        strftime('%Y-%m-%dT%H:%M:%f000Z', '2026-01-01', '+' || (i * 61) || ' seconds'), NULL
     FROM n
     """
 
@@ -29,7 +29,7 @@ def sqlite_tied_rows(rows: int, namespace: str) -> str:
     INSERT INTO alerts SELECT printf('%016x-tied', i + 1000000000), printf('%016x', i + 1000000000), 'Tied',
         'warning', 'firing', '{namespace}', 'big', 'Deployment', 'big', '2031-01-01T00:00:00.000000Z', NULL,
         json_object('alertname', 'Tied', 'pod', 'big-' || i), '{{}}', '', 'r', 'g', 'valid', NULL, NULL, 1,
-        '2031-01-01T00:00:00.000000Z', '2031-01-01T00:00:00.000000Z'
+        '2031-01-01T00:00:00.000000Z', '2031-01-01T00:00:00.000000Z', NULL
     FROM n
     """
 

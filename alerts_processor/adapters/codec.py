@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
@@ -101,6 +102,11 @@ def make_record(
     )
 
 
+def document_id(text: str) -> str:
+    """The id of an enrichment document: a digest of its JSON, so equal documents share one id."""
+    return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
+
+
 class RowEncoder:
     """The flat row of a record for the SQL stores, its JSON as text, made in the caller's thread.
 
@@ -108,16 +114,24 @@ class RowEncoder:
     JSON, the largest part of a row, is made once for all of them.
     """
 
-    def __init__(self, remembered: int = 1024) -> None:  # about 1 MB of text
-        self._enrichments: ByIdentity[str] = ByIdentity(remembered)
+    def __init__(self, remembered: int = 1024, document_ids: bool = False) -> None:  # about 1 MB of text
+        self._enrichments: ByIdentity[tuple[str, str | None]] = ByIdentity(remembered)
+        self._document_ids = document_ids  # SQLite stores each document once, under `enrichment_id`
+
+    def _document(self, enrichment: JSONDict) -> tuple[str, str | None]:
+        text = dumps(enrichment)
+        return text, document_id(text) if self._document_ids else None
 
     def __call__(self, processed: ProcessedAlert) -> dict[str, Any]:
         row = flat_fields(processed)
         row["labels"] = dumps(processed.alert.labels)
         row["annotations"] = dumps(processed.alert.annotations)
         enrichment = processed.enrichment
-        row["enrichment"] = (
-            None if enrichment is None else self._enrichments.get((enrichment,), lambda: dumps(enrichment))
-        )
+        if enrichment is None:
+            row["enrichment"] = row["enrichment_id"] = None
+        else:
+            row["enrichment"], row["enrichment_id"] = self._enrichments.get(
+                (enrichment,), lambda: self._document(enrichment)
+            )
         row["delivery_id"] = processed.delivery.delivery_id
         return row

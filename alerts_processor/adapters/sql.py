@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from alerts_processor.adapters.sqlite_schema import SQLITE_ENRICHMENT
 from alerts_processor.models import ts
 from alerts_processor.query import AlertQuery, Stats
 
@@ -21,15 +22,17 @@ def values_sql(placeholder: str) -> str:
     return "VALUES (" + ", ".join("1" if c == "notifications" else placeholder.format(c) for c in COLUMN_NAMES) + ")"
 
 
-def upsert_sql(rows: str, least: str, greatest: str) -> str:
+def upsert_sql(rows: str, least: str, greatest: str, enrichment: str = "enrichment") -> str:
     """The episode upsert of `rows` (values_sql(), or a SELECT of COLUMN_NAMES in order).
 
     One row per episode. A redelivery counts a notification and refreshes what may change; status
     only moves forward (a late `firing` never reopens a resolved episode); a failed enrichment keeps
     the last good one. The unique key and this single statement settle races between writers.
+    `enrichment` names the column that takes the enrichment (SQLite: the id of a shared document).
     """
+    columns = ", ".join(enrichment if c == "enrichment" else c for c in COLUMN_NAMES)
     return f"""
-INSERT INTO alerts ({COLUMNS}) {rows}
+INSERT INTO alerts ({columns}) {rows}
 ON CONFLICT (id) DO UPDATE SET
     status = CASE WHEN alerts.status = 'resolved' THEN alerts.status ELSE excluded.status END,
     ends_at = CASE WHEN alerts.status = 'resolved' THEN alerts.ends_at ELSE excluded.ends_at END,
@@ -37,7 +40,7 @@ ON CONFLICT (id) DO UPDATE SET
     deployment = excluded.deployment, workload_kind = excluded.workload_kind,
     workload_name = excluded.workload_name, validation_status = excluded.validation_status,
     validation_reason = excluded.validation_reason,
-    enrichment = COALESCE(excluded.enrichment, alerts.enrichment),
+    {enrichment} = COALESCE(excluded.{enrichment}, alerts.{enrichment}),
     notifications = alerts.notifications + 1,
     first_received_at = {least}(alerts.first_received_at, excluded.first_received_at),
     last_received_at = {greatest}(alerts.last_received_at, excluded.last_received_at)
@@ -71,10 +74,22 @@ class Dialect:
         return ts(value) if self.name == "sqlite" else value
 
     @property
+    def enrichment(self) -> str:
+        """A record's enrichment document (SQLite keeps each document once, in a table of its own)."""
+        return SQLITE_ENRICHMENT if self.name == "sqlite" else "enrichment"
+
+    @property
+    def columns(self) -> str:
+        """The SELECT list of a record: COLUMN_NAMES, in order."""
+        if self.name == "sqlite":
+            return ", ".join(f"{SQLITE_ENRICHMENT} AS enrichment" if c == "enrichment" else c for c in COLUMN_NAMES)
+        return COLUMNS
+
+    @property
     def suspect(self) -> str:
         """Whether the enrichment flagged a release as suspect, as 1/0 (NULL when it did not say)."""
         if self.name == "sqlite":
-            return "json_extract(enrichment, '$.release.suspect')"
+            return f"json_extract({SQLITE_ENRICHMENT}, '$.release.suspect')"
         return "(enrichment->'release'->>'suspect')::boolean::int"
 
 
@@ -123,7 +138,8 @@ def select_page(query: AlertQuery, dialect: Dialect) -> tuple[str, list[object]]
     """SELECT of one page, one row more than the limit (to know whether a next page exists)."""
     clause, params = where(query, dialect)
     direction = "DESC" if query.descending else "ASC"
-    sql = f"SELECT {COLUMNS} FROM alerts{clause} ORDER BY {query.sort} {direction}, id {direction} LIMIT {dialect.p}"
+    order = f"ORDER BY {query.sort} {direction}, id {direction}"
+    sql = f"SELECT {dialect.columns} FROM alerts{clause} {order} LIMIT {dialect.p}"
     return sql, [*params, query.limit + 1]
 
 

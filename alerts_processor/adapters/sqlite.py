@@ -10,7 +10,6 @@ from typing import cast
 
 from alerts_processor.adapters.codec import RowEncoder, make_record
 from alerts_processor.adapters.sql import (
-    COLUMNS,
     SQLITE,
     assemble_stats,
     select_page,
@@ -22,6 +21,7 @@ from alerts_processor.adapters.sqlite_schema import (
     EPISODE_DELIVERIES,
     INBOX_SCHEMA,
     SCHEMA,
+    add_enrichment_ids,
     inbox_path,
     move_old_inbox,
     regexp,
@@ -52,9 +52,11 @@ class SqliteAlertsRepository(IAlertsRepository):
         # again: that was a third of the writer's time. 8 MB holds a commit of group_size alerts
         # now that no random fingerprint index is written (16 MB measured the same, for 9 MB more
         # memory). Readers only fill what they read.
-        self._db = SqliteFile(path, SCHEMA, busy_timeout, on_connect=_functions, cache_kib=8_192)
+        self._db = SqliteFile(
+            path, SCHEMA, busy_timeout, prepare=add_enrichment_ids, on_connect=_functions, cache_kib=8_192
+        )
         self._inbox = SqliteFile(inbox_path(path), INBOX_SCHEMA, busy_timeout, prepare=move_old_inbox(path))
-        self._encode = RowEncoder()
+        self._encode = RowEncoder(document_ids=True)
 
     def _query(self, sql: str, params: Sequence[object] = ()) -> list[sqlite3.Row]:
         return self._db.query(sql, params)
@@ -107,12 +109,14 @@ class SqliteAlertsRepository(IAlertsRepository):
             conn.executemany(f"DELETE FROM deliveries WHERE {EPISODE_DELIVERIES}", ids)
             conn.executemany("DELETE FROM alerts WHERE id = ?", ids)
             conn.execute("DELETE FROM dead_letters WHERE received_at < ?", (cutoff,))
+            # Documents no record names any more (a few per workload state: a short table to scan).
+            conn.execute("DELETE FROM enrichments WHERE refs <= 0")
         with self._inbox.transaction() as conn:
             conn.execute("DELETE FROM inbox WHERE state = 'dead' AND received_at < ?", (cutoff,))
         return len(ids)
 
     def get(self, alert_id: str) -> AlertRecord | None:
-        rows = self._query(f"SELECT {COLUMNS} FROM alerts WHERE id = ?", (alert_id,))
+        rows = self._query(f"SELECT {SQLITE.columns} FROM alerts WHERE id = ?", (alert_id,))
         return _record(rows[0]) if rows else None
 
     def add_inbox(self, entry_id: str, body: bytes, received_at: datetime, leased_until: datetime) -> None:

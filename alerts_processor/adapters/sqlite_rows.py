@@ -11,14 +11,17 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterator, Sequence
 from functools import cache
+from typing import TypeVar
 
 import orjson
 
 from alerts_processor.adapters.codec import dumps
 from alerts_processor.adapters.sql import COLUMN_NAMES, upsert_sql
 
+T = TypeVar("T")
 _SIZES = (256, 64, 16, 4, 1)
-_VALUE_COLUMNS = tuple(c for c in COLUMN_NAMES if c != "notifications")
+# A row names its enrichment document (see sqlite_schema); the document goes to `enrichments` once.
+_VALUE_COLUMNS = tuple("enrichment_id" if c == "enrichment" else c for c in COLUMN_NAMES if c != "notifications")
 _ONE_ROW = "(" + ", ".join("1" if c == "notifications" else "?" for c in COLUMN_NAMES) + ")"
 # One result row (a JSON array) however many deliveries were seen before: fetching is a call per row.
 _SEEN = "SELECT json_group_array(delivery_id) FROM deliveries WHERE delivery_id IN (SELECT value FROM json_each(?))"
@@ -26,7 +29,12 @@ _SEEN = "SELECT json_group_array(delivery_id) FROM deliveries WHERE delivery_id 
 
 @cache
 def _upsert(n: int) -> str:
-    return upsert_sql("VALUES " + ", ".join([_ONE_ROW] * n), "min", "max")
+    return upsert_sql("VALUES " + ", ".join([_ONE_ROW] * n), "min", "max", enrichment="enrichment_id")
+
+
+@cache
+def _documents(n: int) -> str:
+    return "INSERT OR IGNORE INTO enrichments (id, document) VALUES " + ", ".join(["(?, ?)"] * n)
 
 
 @cache
@@ -35,9 +43,9 @@ def _deliveries(n: int) -> str:
     return f"INSERT INTO deliveries (delivery_id, alert_id, status, received_at) VALUES {rows} ON CONFLICT DO NOTHING"
 
 
-def _chunks(rows: Sequence[dict[str, object]], max_params: int) -> Iterator[tuple[int, Sequence[dict[str, object]]]]:
+def _chunks(rows: Sequence[T], max_params: int, width: int) -> Iterator[tuple[int, Sequence[T]]]:
     start = 0
-    for size in (s for s in _SIZES if s * len(_VALUE_COLUMNS) <= max_params):
+    for size in (s for s in _SIZES if s * width <= max_params):
         while len(rows) - start >= size:
             yield size, rows[start : start + size]
             start += size
@@ -50,8 +58,12 @@ def seen_deliveries(conn: sqlite3.Connection, delivery_ids: Sequence[str]) -> se
 
 
 def write_rows(conn: sqlite3.Connection, rows: Sequence[dict[str, object]]) -> None:
-    """Apply new deliveries: a row in `deliveries` each, and the upsert of their episode, in order."""
-    for size, chunk in _chunks(rows, conn.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)):
+    """Apply new deliveries: their documents, then a row in `deliveries` each and the upsert of their episode."""
+    max_params = conn.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
+    documents = {row["enrichment_id"]: row["enrichment"] for row in rows if row["enrichment_id"] is not None}
+    for size, pairs in _chunks(list(documents.items()), max_params, 2):
+        conn.execute(_documents(size), [v for pair in pairs for v in pair])
+    for size, chunk in _chunks(rows, max_params, len(_VALUE_COLUMNS)):
         conn.execute(
             _deliveries(size),
             [v for row in chunk for v in (row["delivery_id"], row["id"], row["status"], row["last_received_at"])],

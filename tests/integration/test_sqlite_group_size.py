@@ -43,7 +43,7 @@ e AS MATERIALIZED (
 INSERT INTO alerts
 SELECT fp || '-' || replace(replace(replace(t, '-', ''), ':', ''), '.', ''), fp, 'KubePodCrashLooping', 'warning',
        'firing', 'prod', 'svc' || (i % 100), 'Deployment', 'svc' || (i % 100), t, NULL,
-       '{"alertname":"KubePodCrashLooping"}', '{}', 'http://p', 'rcv', 'gk', 'valid', NULL, ?2, 1, t, t
+       '{"alertname":"KubePodCrashLooping"}', '{}', 'http://p', 'rcv', 'gk', 'valid', NULL, ?2, 1, t, t, NULL
 FROM e
 """
 DELIVERIES = "INSERT INTO deliveries SELECT printf('%016x:%d', rowid, 0), id, 'firing', starts_at FROM alerts"

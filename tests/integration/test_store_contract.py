@@ -101,6 +101,13 @@ def test_redeliveries_update_one_record(repo: IAlertsRepository) -> None:
     assert record.annotations == {"summary": "b3:0"}
 
 
+def test_a_redelivery_with_a_new_enrichment_replaces_it(repo: IAlertsRepository) -> None:
+    repo.save(processed("b1:0", enrichment={"rev": "1"}))
+    repo.save(processed("b2:0", received=T0 + timedelta(minutes=5), enrichment={"rev": "2"}))
+    (record,) = repo.list(10)
+    assert record.notifications == 2 and record.enrichment == {"rev": "2"}
+
+
 def test_same_delivery_applied_once(repo: IAlertsRepository) -> None:
     assert repo.save(processed("b1:0"))
     assert not repo.save(processed("b1:0"))
