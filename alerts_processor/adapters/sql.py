@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from alerts_processor.adapters.sqlite_schema import SQLITE_ENRICHMENT
+from alerts_processor.adapters.sqlite_schema import SQLITE_ENRICHMENT, SQLITE_SUSPECT
 from alerts_processor.models import ts
 from alerts_processor.query import AlertQuery, Stats
 
@@ -89,7 +89,7 @@ class Dialect:
     def suspect(self) -> str:
         """Whether the enrichment flagged a release as suspect, as 1/0 (NULL when it did not say)."""
         if self.name == "sqlite":
-            return f"json_extract({SQLITE_ENRICHMENT}, '$.release.suspect')"
+            return SQLITE_SUSPECT
         return "(enrichment->'release'->>'suspect')::boolean::int"
 
 

@@ -64,6 +64,16 @@ SQLITE_ENRICHMENT = (
     "COALESCE((SELECT document FROM enrichments WHERE enrichments.id = alerts.enrichment_id), alerts.enrichment)"
 )
 
+# Whether a record's enrichment flagged a release as suspect. The suspect documents are found once per
+# query, not looked up and parsed for every record the filter reads. A million records, none of them
+# suspect (the filter reads them all): 330 ms, against 360 ms reading each record's document and 630
+# ms when every record held its own copy; 42 ms within one namespace (46 ms with copies).
+SQLITE_SUSPECT = (
+    "CASE WHEN alerts.enrichment_id IS NOT NULL THEN alerts.enrichment_id IN "
+    "(SELECT id FROM enrichments WHERE json_extract(document, '$.release.suspect')) "
+    "ELSE json_extract(alerts.enrichment, '$.release.suspect') END"
+)
+
 # Created once `alerts.enrichment_id` exists (add_enrichment_ids). An upsert's DO UPDATE fires the
 # UPDATE trigger; the WHEN clauses keep a redelivery naming the same document from writing at all.
 ENRICHMENT_TRIGGERS = (
