@@ -74,11 +74,6 @@ class Dialect:
         return ts(value) if self.name == "sqlite" else value
 
     @property
-    def enrichment(self) -> str:
-        """A record's enrichment document (SQLite keeps each document once, in a table of its own)."""
-        return SQLITE_ENRICHMENT if self.name == "sqlite" else "enrichment"
-
-    @property
     def columns(self) -> str:
         """The SELECT list of a record: COLUMN_NAMES, in order."""
         if self.name == "sqlite":
