@@ -58,6 +58,11 @@ class Dialect:
     def __init__(self, name: str) -> None:
         self.name = name
         self.p = "?" if name == "sqlite" else "%s"
+        # The SELECT list of a record, COLUMN_NAMES in order (SQLite reads a shared document).
+        shared = f"{SQLITE_ENRICHMENT} AS enrichment"
+        self.columns = COLUMNS
+        if name == "sqlite":
+            self.columns = ", ".join(shared if c == "enrichment" else c for c in COLUMN_NAMES)
 
     def label(self, name: str) -> tuple[str, str]:
         """SQL for a label's value ('' when absent) and its parameter; names are checked by the parser."""
@@ -72,13 +77,6 @@ class Dialect:
     def time(self, value: datetime) -> object:
         """A timestamp parameter: text in SQLite (see codec.ts), a timestamptz in PostgreSQL."""
         return ts(value) if self.name == "sqlite" else value
-
-    @property
-    def columns(self) -> str:
-        """The SELECT list of a record: COLUMN_NAMES, in order."""
-        if self.name == "sqlite":
-            return ", ".join(f"{SQLITE_ENRICHMENT} AS enrichment" if c == "enrichment" else c for c in COLUMN_NAMES)
-        return COLUMNS
 
     @property
     def suspect(self) -> str:
