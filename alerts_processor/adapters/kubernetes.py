@@ -18,6 +18,7 @@ from alerts_processor.adapters.k8s_objects import workload_state
 from alerts_processor.config import Settings
 from alerts_processor.interfaces import IK8sClient, IMetrics
 from alerts_processor.models import K8sUnavailable, WorkloadState
+from alerts_processor.no_wait import may_wait
 
 log = logging.getLogger(__name__)
 # Objects per page of a list call. A page is held three times over while it is read (the bytes, the
@@ -115,6 +116,7 @@ class KubernetesClient(IK8sClient):
                 return states
 
     def _get(self, kind: str, method: Callable[..., Any], *args: str, **kwargs: object) -> Mapping[str, Any] | None:
+        may_wait("a Kubernetes API call")  # without a cache in front, reads come straight here
         try:
             self._breaker.before_call()
         except K8sUnavailable:

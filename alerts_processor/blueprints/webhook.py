@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
+from collections.abc import Callable
 
 import orjson
 from dependency_injector.wiring import Provide, inject
@@ -78,19 +79,30 @@ def _receive(
     except PayloadError as exc:
         raise Rejected(_PAYLOAD_STATUS.get(exc.code, 422), exc.code, exc.detail) from None
     count = len(payload.alerts)
+    after_answer: list[Callable[[], None]] = []  # the alerts' processing, once the 202 is sent
     try:
-        batch_id = pipeline.accept(payload, body)
-    except QueueFull as exc:
-        log.warning("webhook rejected: queue full", extra={"alerts": count})
-        raise Rejected(503, "queue_full", f"cannot take {count} more alerts now: {exc}", retry) from None
-    except StoreUnavailable as exc:
-        log.error("webhook rejected: store unavailable", extra={"error": str(exc)})
-        raise Rejected(503, "store_unavailable", "the alert store cannot take writes right now", retry) from None
-    for status, n in Counter(a.status for a in payload.alerts).items():
-        metrics.alerts_received(payload.receiver, status, n)
-    log.info(
-        "batch accepted",
-        extra={"batch_id": batch_id, "alerts": count, "receiver": payload.receiver,
-               "truncated_alerts": payload.truncated_alerts},
-    )  # fmt: skip
-    return jsonify(status="accepted", batch_id=batch_id, accepted=count, truncated_alerts=payload.truncated_alerts), 202
+        try:
+            batch_id = pipeline.accept(payload, body, after_answer.append)
+        except QueueFull as exc:
+            log.warning("webhook rejected: queue full", extra={"alerts": count})
+            raise Rejected(503, "queue_full", f"cannot take {count} more alerts now: {exc}", retry) from None
+        except StoreUnavailable as exc:
+            log.error("webhook rejected: store unavailable", extra={"error": str(exc)})
+            raise Rejected(503, "store_unavailable", "the alert store cannot take writes right now", retry) from None
+        for status, n in Counter(a.status for a in payload.alerts).items():
+            metrics.alerts_received(payload.receiver, status, n)
+        log.info(
+            "batch accepted",
+            extra={"batch_id": batch_id, "alerts": count, "receiver": payload.receiver,
+                   "truncated_alerts": payload.truncated_alerts},
+        )  # fmt: skip
+        truncated = payload.truncated_alerts
+        answer = jsonify(status="accepted", batch_id=batch_id, accepted=count, truncated_alerts=truncated)
+        # The WSGI server closes the answer once it is sent, whatever happened to the connection.
+        for task in after_answer:
+            answer.call_on_close(task)
+        after_answer.clear()
+        return answer, 202
+    finally:
+        for task in after_answer:  # accepted, but no answer to hang them on: run them now, never drop them
+            task()

@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 
 from alerts_processor.interfaces import IK8sClient, IMetrics
 from alerts_processor.models import K8sUnavailable, WorkloadState
+from alerts_processor.no_wait import may_wait
 
 T = TypeVar("T")
 _MAX_ENTRIES = 20000
@@ -197,6 +198,7 @@ class CachingK8sClient(IK8sClient):
         value = self._fresh(key)
         if value is not _MISSING:
             return value  # type: ignore[no-any-return]
+        may_wait("a Kubernetes read")  # to call the API, or to wait for another thread's call
         with self._lock:
             entry = self._entries.get(key)
             owner = entry is None or entry.expiry <= self._clock()

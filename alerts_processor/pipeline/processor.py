@@ -19,6 +19,7 @@ from alerts_processor.models import (
     Validation,
     ValidationStatus,
 )
+from alerts_processor.no_wait import WouldBlock, may_wait
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +54,7 @@ class AlertProcessor:
             try:
                 sanitized.append(self._sanitizer.sanitize(raw))
             except InvalidAlert as invalid:
+                may_wait("a dead letter")  # a store write
                 self._dead_letter(raw, delivery, str(invalid))
                 self._metrics.alert_processed("dead_letter", "none")
                 sanitized.append(None)
@@ -86,6 +88,8 @@ class AlertProcessor:
     def _validate(self, alert: SanitizedAlert) -> ValidatedAlert:
         try:
             return self._validator.validate(alert)
+        except WouldBlock:
+            raise  # not a failure: the caller runs the alert again where it may wait
         except Exception as exc:  # validation must never cost us the alert
             log.exception("validator failed", extra={"alert_id": alert.id})
             reason = f"validator error: {type(exc).__name__}"

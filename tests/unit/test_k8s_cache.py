@@ -4,6 +4,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from alerts_processor.models import K8sUnavailable, WorkloadState
+from alerts_processor.no_wait import WouldBlock, without_waiting
 from alerts_processor.pipeline.k8s_cache import CachingK8sClient
 from tests.fakes import FakeK8sClient, ManualClock, RecordingMetrics
 from tests.unit.test_validate_enrich import workload
@@ -173,3 +174,15 @@ def test_a_deployments_replicasets_come_from_the_namespace_list_by_label() -> No
     inner.workloads[("prod", "ReplicaSet", "b4")] = rs("b4", "app4", "2")
     cache.list_replicasets("prod", {"app": "app4"}, "2")  # a rollout newer than the list
     assert (inner.calls, inner.lists) == (4, 1)  # asked the API server for it
+
+
+def test_where_nothing_may_wait_a_miss_raises_before_any_call() -> None:
+    inner = FakeK8sClient(namespaces=["prod"])
+    cache = CachingK8sClient(inner, ttl=5, metrics=RecordingMetrics(), clock=ManualClock())
+    with without_waiting(), pytest.raises(WouldBlock):
+        cache.namespace_exists("prod")
+    assert inner.calls == 0
+    assert cache.namespace_exists("prod")  # where it may wait, the API answers
+    with without_waiting():
+        assert cache.namespace_exists("prod")  # and then the cache does
+    assert inner.calls == 1

@@ -1,14 +1,16 @@
 import json
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 import pytest
 
+from alerts_processor.interfaces import IK8sClient
 from alerts_processor.models import ProcessedAlert, QueueFull, StoreUnavailable, ValidatedAlert, ValidationStatus
 from alerts_processor.pipeline.committer import GroupCommitter
 from alerts_processor.pipeline.enrich import Enricher
+from alerts_processor.pipeline.k8s_cache import CachingK8sClient
 from alerts_processor.pipeline.payload import PayloadParser, parse_payload
 from alerts_processor.pipeline.processor import AlertProcessor
 from alerts_processor.pipeline.sanitize import Sanitizer
@@ -52,8 +54,9 @@ def make_service(
     validator: Validator | None = None,
     clock: Clock | None = None,
     metrics: RecordingMetrics | None = None,
+    k8s: IK8sClient | None = None,
 ) -> PipelineService:
-    k8s = FakeK8sClient(namespaces=["prod"])
+    k8s = k8s or FakeK8sClient(namespaces=["prod"])
     metrics = metrics or RecordingMetrics()
     processor = AlertProcessor(Sanitizer(), validator or Validator(k8s), Enricher(k8s), repo, metrics)
     committer = GroupCommitter(repo, metrics)
@@ -270,3 +273,51 @@ def test_an_alert_the_store_cannot_encode_leaves_its_batch_to_replay(executor: T
     wait_until(lambda: service.capacity.in_use == 0, message="every slot given back")
     assert [r.labels["seq"] for r in repo.records.values()] == ["good"]
     assert len(repo.inbox) == 1  # not finished: replayed once its lease lapses, set aside in the end
+
+
+class CountingExecutor(ThreadPoolExecutor):
+    """A pool that counts the tasks it is given."""
+
+    def __init__(self) -> None:
+        super().__init__(2)
+        self.tasks = 0
+
+    def submit(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> Future[T]:
+        self.tasks += 1
+        return super().submit(fn, *args, **kwargs)
+
+
+def test_alerts_the_cache_can_answer_are_processed_after_the_answer_without_the_pool(
+    repo: InMemoryAlertsRepository,
+) -> None:
+    inner = FakeK8sClient(namespaces=["prod"])
+    cache = CachingK8sClient(inner, ttl=60, metrics=RecordingMetrics())
+    pool = CountingExecutor()
+    service = make_service(repo, pool, k8s=cache)
+    later: list[Callable[[], None]] = []
+    batch = payload(*[alert(namespace="prod", deployment="web", pod=f"web-{n}") for n in range(10)])
+    service.accept(parse_payload(batch), json.dumps(batch).encode(), later.append)
+    assert pool.tasks == 0 and len(later) == 1  # nothing runs before the answer
+    later.pop()()  # the answer is sent: the cache is cold, so both chunks go to the pool
+    wait_until(lambda: len(repo.records) == 10 and not repo.inbox, message="cold batch stored")
+    assert pool.tasks == 2 and inner.calls > 0
+    calls = inner.calls
+    again = payload(*[alert(namespace="prod", deployment="web", pod=f"web-{n}") for n in range(10, 20)])
+    service.accept(parse_payload(again), json.dumps(again).encode(), later.append)
+    later.pop()()
+    wait_until(lambda: len(repo.records) == 20 and not repo.inbox, message="warm batch stored")
+    assert pool.tasks == 2 and inner.calls == calls  # here, from the cache alone
+    assert service.capacity.in_use == 0
+    pool.shutdown(wait=True)
+
+
+def test_a_bad_alert_after_the_answer_is_dead_lettered_by_the_pool(repo: InMemoryAlertsRepository) -> None:
+    pool = CountingExecutor()
+    service = make_service(repo, pool, k8s=CachingK8sClient(FakeK8sClient(), ttl=60, metrics=RecordingMetrics()))
+    later: list[Callable[[], None]] = []
+    batch = payload(alert(starts_at="not a time"))
+    service.accept(parse_payload(batch), json.dumps(batch).encode(), later.append)
+    later.pop()()
+    wait_until(lambda: not repo.inbox, message="entry finished")
+    assert pool.tasks == 1 and len(repo.dead_letters) == 1
+    pool.shutdown(wait=True)
