@@ -15,9 +15,9 @@ from alerts_processor.blueprints.errors import error_response
 from alerts_processor.config import Settings
 from alerts_processor.containers import Container
 from alerts_processor.interfaces import IMetrics
-from alerts_processor.models import QueueFull, StoreUnavailable
+from alerts_processor.models import AlertmanagerPayload, QueueFull, StoreUnavailable
 from alerts_processor.pipeline.payload import PayloadError, PayloadParser
-from alerts_processor.pipeline.service import PipelineService
+from alerts_processor.pipeline.service import Later, PipelineService
 
 log = logging.getLogger(__name__)
 bp = Blueprint("webhook", __name__)
@@ -81,14 +81,7 @@ def _receive(
     count = len(payload.alerts)
     after_answer: list[Callable[[], None]] = []  # the alerts' processing, once the 202 is sent
     try:
-        try:
-            batch_id = pipeline.accept(payload, body, after_answer.append)
-        except QueueFull as exc:
-            log.warning("webhook rejected: queue full", extra={"alerts": count})
-            raise Rejected(503, "queue_full", f"cannot take {count} more alerts now: {exc}", retry) from None
-        except StoreUnavailable as exc:
-            log.error("webhook rejected: store unavailable", extra={"error": str(exc)})
-            raise Rejected(503, "store_unavailable", "the alert store cannot take writes right now", retry) from None
+        batch_id = _accept(pipeline, payload, body, after_answer.append, retry)
         for status, n in Counter(a.status for a in payload.alerts).items():
             metrics.alerts_received(payload.receiver, status, n)
         log.info(
@@ -106,3 +99,18 @@ def _receive(
     finally:
         for task in after_answer:  # accepted, but no answer to hang them on: run them now, never drop them
             task()
+
+
+def _accept(
+    pipeline: PipelineService, payload: AlertmanagerPayload, body: bytes, later: Later, retry: dict[str, str]
+) -> str:
+    """pipeline.accept(), its refusals turned into 503 answers (Alertmanager retries them)."""
+    count = len(payload.alerts)
+    try:
+        return pipeline.accept(payload, body, later)
+    except QueueFull as exc:
+        log.warning("webhook rejected: queue full", extra={"alerts": count})
+        raise Rejected(503, "queue_full", f"cannot take {count} more alerts now: {exc}", retry) from None
+    except StoreUnavailable as exc:
+        log.error("webhook rejected: store unavailable", extra={"error": str(exc)})
+        raise Rejected(503, "store_unavailable", "the alert store cannot take writes right now", retry) from None

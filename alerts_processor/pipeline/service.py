@@ -147,13 +147,15 @@ class PipelineService:
         # Alerts go on a few at a time: still in parallel (a Kubernetes read of one does not hold up
         # the others for long), without paying a task's overhead for every single alert.
         chunks = [work[start : start + CHUNK] for start in range(0, len(work), CHUNK)]
-        # The context (the request id of the logs) travels with the alerts, into the pool or past the answer.
-        context = contextvars.copy_context()
-        if later is not None:
-            later(functools.partial(context.run, self._run_cached, chunks, entry_id))
+        if later is None:
+            self._to_pool(chunks, entry_id)
             return
-        for chunk in chunks:
-            self._executor.submit(context.copy().run, self._run_chunk, chunk, entry_id)
+        # The context (the request id of the logs) travels with the alerts past the answer.
+        later(functools.partial(contextvars.copy_context().run, self._run_cached, chunks, entry_id))
+
+    def _to_pool(self, chunks: list[list[tuple[RawAlert, Delivery]]], entry_id: str) -> None:
+        for chunk in chunks:  # with the caller's context (the request id of the logs)
+            self._executor.submit(contextvars.copy_context().run, self._run_chunk, chunk, entry_id)
 
     def _run_cached(self, chunks: list[list[tuple[RawAlert, Delivery]]], entry_id: str) -> None:
         """Process here the chunks that need no I/O but the group commit's; from the first that does, the pool.
@@ -168,8 +170,7 @@ class PipelineService:
                 with without_waiting():
                     prepared = self._processor.prepare_many(chunk)
             except Exception:  # WouldBlock; any other failure, the pool's path handles alert by alert
-                for rest in chunks[index:]:
-                    self._executor.submit(contextvars.copy_context().run, self._run_chunk, rest, entry_id)
+                self._to_pool(chunks[index:], entry_id)
                 return
             self._commit(prepared, entry_id)
 
