@@ -112,11 +112,16 @@ class Validation:
 @quick_init
 @dataclass(frozen=True, slots=True)
 class ValidatedAlert:
-    """A sanitized alert with its validation and the workload its target resolved to."""
+    """A sanitized alert with its validation and the workload its target resolved to.
+
+    `state` is that workload as validation read it, when it did: enrichment describes the same
+    read instead of asking the cache again a few microseconds later.
+    """
 
     alert: SanitizedAlert
     validation: Validation
     workload: WorkloadRef | None
+    state: WorkloadState | None = None
 
 
 @quick_init

@@ -108,11 +108,13 @@ class Enricher(IEnricher):
         namespace = validated.alert.namespace
         if validated.validation.status is not ValidationStatus.VALID or workload is None or namespace is None:
             return EnrichedAlert(validated=validated, enrichment=None)
-        try:
-            state = self._k8s.read_workload(namespace, workload.kind, workload.name)
-        except K8sUnavailable as trouble:
-            log.warning("enrichment skipped", extra={"alert_id": validated.alert.id, "reason": trouble.reason})
-            return EnrichedAlert(validated=validated, enrichment=None)
+        state = validated.state  # as validation read it, if it did
+        if state is None:
+            try:
+                state = self._k8s.read_workload(namespace, workload.kind, workload.name)
+            except K8sUnavailable as trouble:
+                log.warning("enrichment skipped", extra={"alert_id": validated.alert.id, "reason": trouble.reason})
+                return EnrichedAlert(validated=validated, enrichment=None)
         if state is None:
             return EnrichedAlert(validated=validated, enrichment=None)
         document = self._documents.get((state,), lambda: describe(state))

@@ -12,6 +12,7 @@ from alerts_processor.models import (
     Validation,
     ValidationStatus,
     WorkloadRef,
+    WorkloadState,
 )
 
 log = logging.getLogger(__name__)
@@ -19,6 +20,7 @@ log = logging.getLogger(__name__)
 # Owners worth following: a Pod's ReplicaSet leads to its Deployment; other owners are the workload.
 _FOLLOWED_KINDS = frozenset({"Pod", "ReplicaSet"})
 _WORKLOAD_KINDS = frozenset({"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet"})
+_VALID = Validation(ValidationStatus.VALID)  # never changed: every valid alert shares it
 
 
 class MissingObject(Exception):
@@ -39,15 +41,17 @@ class Validator(IValidator):
         try:
             if not self._k8s.namespace_exists(alert.namespace):
                 return _outcome(alert, ValidationStatus.INVALID, f"namespace {alert.namespace} not found", None)
-            workload = self._resolve(alert.namespace, alert.target) if alert.target else None
+            if alert.target is None:
+                return ValidatedAlert(alert, _VALID, None)
+            workload, state = self._resolve(alert.namespace, alert.target)
         except MissingObject as missing:
             return _outcome(alert, ValidationStatus.INVALID, str(missing), alert.target)
         except K8sUnavailable as trouble:
             return _outcome(alert, ValidationStatus.UNKNOWN, trouble.reason, alert.target)
-        return _outcome(alert, ValidationStatus.VALID, None, workload)
+        return ValidatedAlert(alert, _VALID, workload, state)
 
-    def _resolve(self, namespace: str, target: WorkloadRef) -> WorkloadRef:
-        """Follow controller ownerReferences from the target up to its workload."""
+    def _resolve(self, namespace: str, target: WorkloadRef) -> tuple[WorkloadRef, WorkloadState | None]:
+        """Follow controller ownerReferences from the target up to its workload (and its state, if read)."""
         current = target
         for _ in range(3):  # Pod → ReplicaSet → Deployment is the longest chain we follow
             state = self._k8s.read_workload(namespace, current.kind, current.name)
@@ -60,9 +64,9 @@ class Validator(IValidator):
                 )
             owner = state.owner
             if current.kind not in _FOLLOWED_KINDS or owner is None or owner.kind not in _WORKLOAD_KINDS:
-                return current
+                return current, state
             current = owner
-        return current
+        return current, None
 
 
 def _outcome(

@@ -130,10 +130,19 @@ def test_no_enrichment_unless_valid(cluster: FakeK8sClient) -> None:
     assert Enricher(cluster).enrich(validated).enrichment is None
 
 
+def test_enrichment_describes_the_workload_as_validation_read_it(cluster: FakeK8sClient) -> None:
+    validated = Validator(cluster).validate(sanitized(namespace="prod", pod="web-6f7c9d8b54-k2x9q"))
+    assert validated.state is not None and validated.state.kind == "Deployment"
+    calls = cluster.calls
+    cluster.fail_with = "Kubernetes API timed out"  # enrichment does not ask again
+    enrichment = Enricher(cluster).enrich(validated).enrichment
+    assert enrichment is not None and enrichment["name"] == "web" and cluster.calls == calls
+
+
 def test_enrichment_failure_keeps_the_alert(cluster: FakeK8sClient) -> None:
     validated = Validator(cluster).validate(sanitized(namespace="prod", deployment="web"))
     cluster.fail_with = "Kubernetes API timed out"
-    assert Enricher(cluster).enrich(validated).enrichment is None
+    assert Enricher(cluster).enrich(replace(validated, state=None)).enrichment is None
 
 
 BASE = workload("Deployment", "web")
@@ -170,13 +179,16 @@ def test_rollout_state_like_kubectl(state: WorkloadState, expected: str) -> None
 
 
 def test_enrichment_is_built_once_per_state_and_follows_a_new_one(cluster: FakeK8sClient) -> None:
-    enricher = Enricher(cluster)
-    alert = Validator(cluster).validate(sanitized(namespace="prod", deployment="web"))
-    first, second = enricher.enrich(alert).enrichment, enricher.enrich(alert).enrichment
+    enricher, validator = Enricher(cluster), Validator(cluster)
+    alert = sanitized(namespace="prod", deployment="web")
+    first, second = (
+        enricher.enrich(validator.validate(alert)).enrichment,
+        enricher.enrich(validator.validate(alert)).enrichment,
+    )
     assert first is not None and first is second  # one document for every alert on this state
     # The cache read the Deployment again, mid-rollout: a new state object, a new document.
     cluster.workloads[("prod", "Deployment", "web")] = workload("Deployment", "web", revision="8", generation=3)
-    third = enricher.enrich(alert).enrichment
+    third = enricher.enrich(validator.validate(alert)).enrichment
     assert third is not None and third["rollout"]["revision"] == "8" and third["rollout"]["state"] == "progressing"
     assert first["rollout"]["revision"] == "7"  # documents already handed out do not change
 
