@@ -60,7 +60,7 @@ class FakeKubeApi:
     @property
     def url(self) -> str:
         host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://{host!s}:{port}"  # an IPv4 server's address: a str
 
     def start(self) -> FakeKubeApi:
         self._thread.start()
