@@ -9,6 +9,7 @@ import signal
 import threading
 from pathlib import Path
 
+from bench.stages import populate
 from tests import kube_api as k
 
 
@@ -20,11 +21,7 @@ def main() -> None:
     parser.add_argument("--stats", type=Path, required=True, help="file the call count is written to on SIGUSR1")
     args = parser.parse_args()
     api = k.FakeKubeApi().start()
-    api.add(k.namespace("bench"))
-    for d in range(args.deployments):
-        name = f"svc{d}"
-        api.add(k.deployment("bench", name, revision="2"), k.replicaset("bench", name, "abc", revision="2"),
-                k.pod("bench", f"{name}-abc-x1", "ReplicaSet", f"{name}-abc"))  # fmt: skip
+    populate(api, args.deployments)
     api.latency = args.latency
     api.write_kubeconfig(args.kubeconfig)
     done = threading.Event()

@@ -23,8 +23,12 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bench.server import ROOT
+
+if TYPE_CHECKING:
+    from tests.kube_api import FakeKubeApi
 
 RESULTS = ROOT / "bench" / "results"
 STAGES = ("parse", "prepare", "encode", "save")
@@ -44,15 +48,11 @@ def measure(deployments: int, bodies: int, repeats: int) -> dict[str, list[float
     import orjson
 
     from bench.load import Plan, batches
-    from tests import kube_api as k
+    from tests.kube_api import FakeKubeApi
 
-    api = k.FakeKubeApi().start()
+    api = FakeKubeApi().start()
     try:
-        api.add(k.namespace("bench"))
-        for d in range(deployments):  # as bench/kube_server.py holds them
-            name = f"svc{d}"
-            api.add(k.deployment("bench", name, revision="2"), k.replicaset("bench", name, "abc", revision="2"),
-                    k.pod("bench", f"{name}-abc-x1", "ReplicaSet", f"{name}-abc"))  # fmt: skip
+        populate(api, deployments)
         with tempfile.TemporaryDirectory() as work:
             api.write_kubeconfig(Path(work) / "kubeconfig")
             os.environ.update(ALERTS_STORE_URL=f"sqlite:///{work}/alerts.db", ALERTS_K8S_MODE="kubeconfig",
@@ -62,6 +62,21 @@ def measure(deployments: int, bodies: int, repeats: int) -> dict[str, list[float
             return _stages(encoded, repeats)
     finally:
         api.stop()
+
+
+def populate(api: FakeKubeApi, deployments: int) -> None:
+    """The benchmark's cluster: namespace `bench`, deployments svc0.., each with a ReplicaSet and a pod.
+
+    bench/kube_server.py serves the same. It lives here because this file's code also runs in older
+    checkouts, whose kube_server has no such function.
+    """
+    from tests import kube_api as k
+
+    api.add(k.namespace("bench"))
+    for d in range(deployments):
+        name = f"svc{d}"
+        api.add(k.deployment("bench", name, revision="2"), k.replicaset("bench", name, "abc", revision="2"),
+                k.pod("bench", f"{name}-abc-x1", "ReplicaSet", f"{name}-abc"))  # fmt: skip
 
 
 def _stages(bodies: list[bytes], repeats: int) -> dict[str, list[float]]:
