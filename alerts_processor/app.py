@@ -38,7 +38,7 @@ def create_app(settings: Settings | None = None, overrides: Mapping[str, Any] | 
     _track_request_ids(app)
     for blueprint in (webhook.bp, alerts.bp, health.bp, openapi.bp):
         app.register_blueprint(blueprint)
-    install_http_metrics(app, container.metrics_registry())
+    install_http_metrics(app, container.metrics_registry(), container.metrics())
     register_error_handlers(app)
     container.init_resources()
     return app

@@ -209,3 +209,12 @@ class IMetrics(abc.ABC):
     @abc.abstractmethod
     def store_error(self, operation: str) -> None:
         """A store operation that failed (inbox, save, finish, renew, claim)."""
+
+    @abc.abstractmethod
+    def http_request(self, method: str, endpoint: str, status: int, seconds: float) -> None:
+        """One answered HTTP request: its method, Flask endpoint, status code and duration."""
+
+    def http_requests(self, requests: Sequence[tuple[str, str, int, float]]) -> None:
+        """Many http_request observations at once; an adapter may apply them together."""
+        for method, endpoint, status, seconds in requests:
+            self.http_request(method, endpoint, status, seconds)

@@ -264,6 +264,9 @@ class RecordingMetrics(IMetrics):
     def store_error(self, operation: str) -> None:
         self._count("store_error", operation)
 
+    def http_request(self, method: str, endpoint: str, status: int, seconds: float) -> None:
+        self._count("http", method, endpoint, str(status))
+
 
 class HeldValidator(Validator):
     """Holds every alert until `release` is set: fills the queue, or keeps work in flight, deterministically."""

@@ -1,4 +1,4 @@
-"""BufferedMetrics: per-alert observations gathered in memory and written to prometheus_client by one thread.
+"""BufferedMetrics: per-alert and per-request observations kept in memory, written to prometheus_client by a thread.
 
 In gunicorn's multiprocess mode every prometheus_client update takes one process-wide lock and
 writes a memory-mapped file; done per alert from every pool thread, that was 40% of a worker's
@@ -32,6 +32,7 @@ class BufferedMetrics(IMetrics):
         self._flushing = threading.Lock()
         # Appended by every pool thread, drained by the flusher: a deque does both atomically, no lock.
         self._stages: deque[tuple[str, float]] = deque()
+        self._requests: deque[tuple[str, str, int, float]] = deque()  # the same, by the request threads
         self._depth: int | None = None
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="metrics-flush", daemon=True)
@@ -83,6 +84,9 @@ class BufferedMetrics(IMetrics):
             stages.setdefault(stage, []).append(seconds)
         for stage, values in stages.items():
             self._target.stage_durations(stage, values)
+        requests = [self._requests.popleft() for _ in range(len(self._requests))]
+        if requests:
+            self._target.http_requests(requests)
         if depth is not None:
             self._target.queue_depth(depth)
 
@@ -110,6 +114,9 @@ class BufferedMetrics(IMetrics):
     def k8s_cache(self, hit: bool, count: int = 1) -> None:
         # Called for every cache read (several per alert): the key is made once.
         self._count(_CACHE_HIT if hit else _CACHE_MISS, count)
+
+    def http_request(self, method: str, endpoint: str, status: int, seconds: float) -> None:
+        self._requests.append((method, endpoint, status, seconds))
 
     def webhook_rejected(self, reason: str) -> None:
         self._target.webhook_rejected(reason)
