@@ -163,7 +163,9 @@ def install_http_metrics(app: Flask, registry: CollectorRegistry, metrics: IMetr
     @app.after_request
     def _answered(response: Response) -> Response:
         started = request.environ.get(_STARTED)
-        if started is not None:  # None: failed before the first before_request hook ran
+        # None: failed before the first before_request hook ran. The exporter's own /metrics view
+        # marks its scrapes as not to be tracked, as its hooks did.
+        if started is not None and not hasattr(request, "prom_do_not_track"):
             seconds = time.perf_counter() - started
             metrics.http_request(request.method, str(request.endpoint), response.status_code, seconds)
         return response

@@ -48,6 +48,7 @@ def _serve(app: Flask) -> str:
         client.get(path)
     for _ in range(3):
         client.post("/hook")
+    client.get("/metrics")  # a scrape is not counted
     text: str = client.get("/metrics").get_data(as_text=True)
     return text
 
@@ -70,3 +71,4 @@ def test_http_metrics_are_the_exporter_s_series(monkeypatch: pytest.MonkeyPatch)
     assert 'flask_http_request_total{method="POST",status="202"} 3.0' in served
     assert 'flask_http_request_duration_seconds_count{endpoint="thing",method="GET",status="200"}' in served
     assert 'flask_http_request_duration_seconds_count{endpoint="None",method="GET",status="404"}' in served
+    assert 'flask_http_request_total{method="GET",status="200"} 2.0' in served  # the two /thing requests
