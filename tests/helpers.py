@@ -1,4 +1,4 @@
-"""Shared test helpers: samples, polling with a deadline, free ports."""
+"""Shared test helpers: samples, polling with a deadline, free ports, a thread's own writes."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 SAMPLES = Path(__file__).parent / "samples"
+WAL_FRAME = 24 + 4096  # a SQLite WAL frame: its header, then a 4 KiB page
 T = TypeVar("T")
 
 
@@ -69,3 +70,9 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def written_by_this_thread() -> int:
+    """Bytes this thread's system calls have written (Linux's /proc/thread-self/io)."""
+    fields = dict(line.split(": ") for line in Path("/proc/thread-self/io").read_text().splitlines())
+    return int(fields["wchar"])

@@ -24,10 +24,10 @@ from alerts_processor.models import (
     WorkloadRef,
 )
 from alerts_processor.pipeline.sanitize import Sanitizer
-from tests.helpers import wait_until
+from tests.helpers import WAL_FRAME, wait_until, written_by_this_thread
 
 EPISODES = 50_000  # a grown store: its id index alone is larger than a group's worth of pages
-WAL_HEADER, FRAME = 32, 24 + 4096  # a WAL frame: its header, then a 4 KiB page
+WAL_HEADER = 32  # a WAL file starts with its header, then the frames
 ENRICHMENT = {
     "replicas": {"desired": 3, "ready": 3, "updated": 3, "available": 3},
     "images": ["registry.example.com/team/checkout:1.24.3", "registry.example.com/envoy:1.31"],
@@ -48,12 +48,6 @@ SELECT fp || '-' || replace(replace(replace(t, '-', ''), ':', ''), '.', ''), fp,
 FROM e
 """
 DELIVERIES = "INSERT INTO deliveries SELECT printf('%016x:%d', rowid, 0), id, 'firing', starts_at FROM alerts"
-
-
-def written_by_this_thread() -> int:
-    """Bytes this thread's system calls have written (/proc/thread-self/io)."""
-    fields = dict(line.split(": ") for line in Path("/proc/thread-self/io").read_text().splitlines())
-    return int(fields["wchar"])
 
 
 @pytest.fixture(scope="module")
@@ -120,7 +114,7 @@ def pages_written_twice(store: SqliteAlertsRepository, size: int) -> int:
     written1 = written_by_this_thread()
     assert store._db.query("SELECT count(*) FROM alerts")[0][0] == episodes + size - size // 5  # the rest updated
     frames = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()[1]
-    return written1 - written0 - (WAL_HEADER + frames * FRAME)
+    return written1 - written0 - (WAL_HEADER + frames * WAL_FRAME)
 
 
 def test_a_group_of_the_store_s_size_fits_the_page_cache(store: SqliteAlertsRepository) -> None:

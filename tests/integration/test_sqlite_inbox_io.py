@@ -13,16 +13,10 @@ from pathlib import Path
 import pytest
 
 from alerts_processor.adapters.sqlite import SqliteAlertsRepository
+from tests.helpers import WAL_FRAME, written_by_this_thread
 
 NOW = datetime(2026, 12, 1, 12, tzinfo=UTC)
 BODY = b'{"alerts": []}' + b" " * 200_000  # about 50 overflow pages of 4 KiB
-FRAME = 24 + 4096  # a WAL frame: its header, then a 4 KiB page
-
-
-def written_by_this_thread() -> int:
-    """Bytes this thread's system calls have written (/proc/thread-self/io)."""
-    fields = dict(line.split(": ") for line in Path("/proc/thread-self/io").read_text().splitlines())
-    return int(fields["wchar"])
 
 
 def test_finishing_a_large_entry_writes_a_few_pages(tmp_path: Path) -> None:
@@ -37,6 +31,6 @@ def test_finishing_a_large_entry_writes_a_few_pages(tmp_path: Path) -> None:
         assert repo.pending_inbox() == 0
         # Five pages here (the table's leaf, the index's, the freelist's trunk, the header page...),
         # where the zeroed body made 52.
-        assert written <= 8 * FRAME, f"{written} bytes written to finish a {len(BODY)}-byte entry"
+        assert written <= 8 * WAL_FRAME, f"{written} bytes written to finish a {len(BODY)}-byte entry"
     finally:
         repo.close()
