@@ -20,6 +20,7 @@ from typing import Any
 from bench.load import Plan, client, mean_size, payload
 from bench.server import ROOT, Gunicorn, KubeServer
 from bench.stores import fresh_store, shown
+from bench.targets import report, summary
 
 RESULTS = ROOT / "bench" / "results"
 WARMUPS = 8  # concurrent requests per warmup round
@@ -268,6 +269,7 @@ def main() -> None:
               "ratio_to_floor": round(ours / floor, 3) if floor else None, "pair_ratios": pair_ratios,
               "ratio_median_of_pairs": statistics.median(pair_ratios) if pair_ratios else None,
               "queries": queries, "machine": machine}  # fmt: skip
+    result["targets"] = summary(result)
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "latest.json").write_text(json.dumps(result, indent=2) + "\n")
     print(table(result))
@@ -296,6 +298,7 @@ def table(result: dict[str, Any]) -> str:
                  f"{machine['thread_round_trip_us']} µs ({machine.get('python', 'Python')})")  # fmt: skip
     lines.append(f"\n{'query':38} {'rows':>9} {'p50 ms':>7} {'p99 ms':>7}")
     lines += [f"{q['query']:38} {q['rows']:>9} {q['p50_ms']:>7.2f} {q['p99_ms']:>7.2f}" for q in result["queries"]]
+    lines += ["", *report(result)]
     lines.append(f"\nwritten to {RESULTS / 'latest.json'}")
     return "\n".join(lines)
 
