@@ -28,10 +28,10 @@ class Target:
 
     def line(self) -> str:
         sign = "≥" if self.at_least else "≤"
-        goal = f"{sign} {_number(self.goal)}{self.unit}"
+        goal = f"{sign} {_number(self.goal, self.unit)}{self.unit}"
         if self.measured is None:
             return f"{self.measure:46} {goal:>14}  not measured"
-        measured = f"{_number(self.measured)}{self.unit}"
+        measured = f"{_number(self.measured, self.unit)}{self.unit}"
         if self.met:
             verdict = "met"
         elif self.unit == "%":
@@ -41,7 +41,9 @@ class Target:
         return f"{self.measure:46} {goal:>14}  {measured:>10}  {verdict}"
 
 
-def _number(value: float) -> str:
+def _number(value: float, unit: str = "") -> str:
+    if unit == "%":
+        return f"{value:.1f}"
     if value >= 100:
         return f"{value:,.0f}"
     return f"{value:.4g}"
