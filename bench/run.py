@@ -12,12 +12,13 @@ import socket
 import statistics
 import threading
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from bench.load import Plan, client, mean_size, payload
+from bench.load import RETRY_PAUSE, Plan, client, mean_size, payload
 from bench.server import ROOT, Gunicorn, KubeServer
 from bench.stores import fresh_store, shown
 from bench.targets import report, summary
@@ -209,8 +210,18 @@ def warm_every_worker(url: str, kube: KubeServer, count: Callable[[], int], depl
     body = json.dumps(payload(alerts)).encode()
 
     def post(_: int) -> None:
-        request = urllib.request.Request(url + "/webhooks/alertmanager", body, {"Content-Type": "application/json"})
-        urllib.request.urlopen(request, timeout=60).read()
+        # A full queue answers 503 (with ALERTS_QUEUE_MAX below what a round sends at once, say): send
+        # the batch again, as Alertmanager and the load processes do.
+        deadline = time.monotonic() + 60
+        while True:
+            request = urllib.request.Request(url + "/webhooks/alertmanager", body, {"Content-Type": "application/json"})
+            try:
+                urllib.request.urlopen(request, timeout=60).read()
+                return
+            except urllib.error.HTTPError as refused:
+                if refused.code != 503 or time.monotonic() > deadline:
+                    raise
+            time.sleep(RETRY_PAUSE)
 
     stored, calls, quiet = 0, -1, 0
     for _ in range(MAX_WARMUP_ROUNDS):
