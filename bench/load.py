@@ -185,8 +185,12 @@ def client(index: int, plan: Plan, results: Queue, ready: Barrier) -> None:  # t
         pause = due - time.monotonic()
         if pause > 0:
             time.sleep(pause)  # open loop: requests leave on schedule whatever the answers
+        # From the batch's due time, not from when it left: one connection sends one batch at a
+        # time, so slow answers hold the next batches back, and timing them from their late start
+        # would hide that wait (coordinated omission). A batch sent again after a 503 is a new
+        # request, timed from its own start.
+        sent = due
         while True:
-            sent = time.monotonic()
             try:
                 status = str(conn.post(data))
             except (OSError, ValueError, IndexError):  # refused, reset, or an answer it cannot read
@@ -198,6 +202,7 @@ def client(index: int, plan: Plan, results: Queue, ready: Barrier) -> None:  # t
                 break
             # Like Alertmanager, send the same batch again after a pause (Alertmanager's is longer).
             time.sleep(RETRY_PAUSE)
+            sent = time.monotonic()
         if status.startswith("2"):
             acked += count
     conn.close()

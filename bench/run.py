@@ -26,6 +26,7 @@ from bench.targets import report, summary
 RESULTS = ROOT / "bench" / "results"
 WARMUPS = 8  # concurrent requests per warmup round
 MAX_WARMUP_ROUNDS = 10
+LATENCY_LOADS = ((1000, 2), (2000, 2), (5000, 4))  # offered alerts/s, load processes
 CALIBRATION_LOOP = 5_000_000
 
 
@@ -265,7 +266,12 @@ def main() -> None:
     pair_ratios = [round(t["alerts_per_s"] / f["alerts_per_s"], 3) for t, f in pairs if f["alerts_per_s"]]
     runs = [
         *(run for pair in pairs for run in pair),
-        phase("latency@2000/s", args, rate=2000, sizes=(10,), weights=(1.0,), clients=2),
+        # Acknowledgement latency below saturation, in batches of 10: the target's 2,000 alerts/s and
+        # a load on either side of it (a connection sends one batch at a time: more of them for 5,000).
+        *(
+            phase(f"latency@{rate}/s", args, rate=rate, sizes=(10,), weights=(1.0,), clients=clients)
+            for rate, clients in LATENCY_LOADS
+        ),
         phase(
             "cold cache, 1000 deployments, 5 ms",
             args,
