@@ -6,11 +6,8 @@ import argparse
 import functools
 import json
 import multiprocessing
-import platform
 import shutil
-import socket
 import statistics
-import threading
 import time
 import urllib.error
 import urllib.request
@@ -19,6 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from bench.load import RETRY_PAUSE, Plan, client, mean_size, payload
+from bench.machine import calibrate, describe
 from bench.server import ROOT, Gunicorn, KubeServer
 from bench.stores import fresh_store, shown
 from bench.targets import report, summary
@@ -27,58 +25,6 @@ RESULTS = ROOT / "bench" / "results"
 WARMUPS = 8  # concurrent requests per warmup round
 MAX_WARMUP_ROUNDS = 10
 LATENCY_LOADS = ((1000, 2), (2000, 2), (5000, 4))  # offered alerts/s, load processes
-CALIBRATION_LOOP = 5_000_000
-
-
-def _spin(_: int = 0) -> float:
-    """Seconds of a fixed CPU-bound Python loop (the machine's speed, in the interpreter's terms)."""
-    started = time.perf_counter()
-    total = 0
-    for i in range(CALIBRATION_LOOP):
-        total += i
-    return time.perf_counter() - started
-
-
-def _round_trip(trips: int = 5000) -> float:
-    """Microseconds for a byte to go to another thread and back through a socket pair.
-
-    A thread waking another is what every request, queue hand-off and group commit does; on some
-    days this machine's wake-ups cost several times what its plain Python speed suggests.
-    """
-    ours, theirs = socket.socketpair()
-
-    def echo() -> None:
-        while data := theirs.recv(64):
-            theirs.sendall(data)
-
-    thread = threading.Thread(target=echo, daemon=True)
-    thread.start()
-    started = time.perf_counter()
-    for _ in range(trips):
-        ours.sendall(b"x")
-        ours.recv(64)
-    elapsed = time.perf_counter() - started
-    ours.close()
-    thread.join()
-    theirs.close()
-    return elapsed / trips * 1e6
-
-
-def calibrate() -> dict[str, float | str]:
-    """What one day's machine is, printed beside its results: the floor moves with it.
-
-    A Python loop alone, then on both cores at once (how much the cores slow each other down), and
-    a thread-to-thread round trip; and the interpreter, whose build moves the loop (an optimised
-    build of the same CPython ran it in 0.096 s where an unoptimised one took 0.13 s).
-    """
-    alone = min(_spin() for _ in range(3))
-    with multiprocessing.get_context("spawn").Pool(2) as pool:
-        pool.map(_spin, range(2))  # the workers' start-up, not measured
-        pair = max(pool.map(_spin, range(2)))
-    trip = min(_round_trip() for _ in range(3))
-    return {"loop_alone_s": round(alone, 3), "loop_both_cores_s": round(pair, 3),
-            "thread_round_trip_us": round(trip, 1),
-            "python": f"{platform.python_implementation()} {platform.python_version()}"}  # fmt: skip
 
 
 def run_clients(plans: list[Plan], on_start: Callable[[], None]) -> dict[str, Any]:
@@ -255,7 +201,7 @@ def main() -> None:
 
     # First, on a quiet machine: right after the load phases the first query's p99 was 66-85 ms
     # (one slow timing of 30, in every full run), against 1.5-4 ms when run alone.
-    machine = calibrate()
+    machine = calibrate(1.0 if args.smoke else 4.0)
     queries = query_phase(args.query_rows)
     # A shared machine drifts by ±10% from run to run: alternate the service and the floor.
     pairs = [(phase("throughput", args), phase("floor", args, floor=True)) for _ in range(args.pairs)]
@@ -309,10 +255,7 @@ def table(result: dict[str, Any]) -> str:
     )
     lines.append(f"ratio of the medians = {result['ratio_to_floor']} ({result['throughput_median']:.0f} "
                  f"/ {result['floor_median']:.0f} alerts/s)")  # fmt: skip
-    machine = result["machine"]
-    lines.append(f"machine: a {CALIBRATION_LOOP:,}-step Python loop takes {machine['loop_alone_s']} s alone, "
-                 f"{machine['loop_both_cores_s']} s on both cores at once; a thread round trip "
-                 f"{machine['thread_round_trip_us']} µs ({machine.get('python', 'Python')})")  # fmt: skip
+    lines.append(describe(result["machine"]))
     lines.append(f"\n{'query':38} {'rows':>9} {'p50 ms':>7} {'p99 ms':>7}")
     lines += [f"{q['query']:38} {q['rows']:>9} {q['p50_ms']:>7.2f} {q['p99_ms']:>7.2f}" for q in result["queries"]]
     lines += ["", *report(result)]
