@@ -88,8 +88,10 @@ def batches(client: int, plan: Plan) -> Any:
 
 
 # Bodies made before a phase's clock starts, per load process: more alerts than any floor phase has
-# taken (28,775 alerts/s for three processes); past them, bodies are made as they are sent.
+# taken (28,775 alerts/s for three processes), for 20 s at most (the sustained phase's two minutes
+# would take over a gigabyte a process); past them, bodies are made as they are sent.
 PREBUILT_ALERTS_PER_S = 15_000
+PREBUILT_SECONDS = 20.0
 
 
 def prebuilt(index: int, plan: Plan) -> Iterator[tuple[bytes, int]]:
@@ -101,7 +103,7 @@ def prebuilt(index: int, plan: Plan) -> Iterator[tuple[bytes, int]]:
     source = batches(index, plan)
     per_s = plan.rate * mean_size(plan.sizes, plan.weights) if plan.rate else PREBUILT_ALERTS_PER_S
     made, alerts = [], 0
-    while alerts < per_s * plan.seconds * 1.1:
+    while alerts < per_s * min(plan.seconds, PREBUILT_SECONDS) * 1.1:
         body = next(source)
         made.append((orjson.dumps(body), len(body["alerts"])))
         alerts += len(body["alerts"])

@@ -88,8 +88,9 @@ def phase(
     deployments: int | None = None,
     latency: float | None = None,
     warm: bool = True,
+    seconds: float | None = None,
 ) -> dict[str, Any]:
-    """One measured run on a fresh store and fresh processes."""
+    """One measured run on a fresh store and fresh processes (the load for `seconds`, else --seconds)."""
     work = ROOT / "var" / "bench" / name
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
@@ -110,8 +111,9 @@ def phase(
         if warm and kube is not None:  # the floor has no cache to warm
             base = warm_every_worker(server.url, kube, count, deployments)
         calls0 = kube.calls() if kube else 0
-        plans = [Plan(server.url + "/webhooks/alertmanager", args.seconds, rate / clients / mean_size(sizes, weights)
-                      if rate else None, sizes, weights, deployments) for _ in range(clients)]  # fmt: skip
+        per_client = rate / clients / mean_size(sizes, weights) if rate else None
+        plans = [Plan(server.url + "/webhooks/alertmanager", seconds or args.seconds, per_client, sizes, weights,
+                      deployments) for _ in range(clients)]  # fmt: skip
         start: dict[str, Any] = {}
 
         def mark() -> None:
@@ -190,13 +192,15 @@ def main() -> None:
     parser.add_argument("--latency", type=float, default=0.002, help="fake API server latency (s)")
     parser.add_argument("--query-rows", type=int, default=1_000_000)
     parser.add_argument("--pairs", type=int, default=5, help="throughput and floor runs, alternated; medians count")
+    parser.add_argument("--sustain", type=float, default=120.0,
+                        help="load time of the sustained phase, for the memory a long load leaves")  # fmt: skip
     parser.add_argument("--smoke", action="store_true", help="a few seconds, to keep the benchmark working")
     parser.add_argument("--store", default="sqlite",
                         help="sqlite (a file per phase) or a postgresql:// URL (a schema per phase, for the "
                              "service and the floor alike); the query phase always uses SQLite")  # fmt: skip
     args = parser.parse_args()
     if args.smoke:
-        args.seconds, args.deployments, args.query_rows, args.pairs = 1.5, 10, 20_000, 1
+        args.seconds, args.deployments, args.query_rows, args.pairs, args.sustain = 1.5, 10, 20_000, 1, 2.0
     from bench.query_bench import query_phase
 
     # First, on a quiet machine: right after the load phases the first query's p99 was 66-85 ms
@@ -224,6 +228,16 @@ def main() -> None:
             deployments=10 if args.smoke else 1000,
             latency=0.005,
             warm=False,
+        ),
+        # The same load for minutes: memory keeps growing for two of them (the allocators' high-water
+        # marks, SQLite's page caches filling), 20 MB past what a 10 s phase shows.
+        phase(
+            f"sustained {args.sustain:.0f} s, 1000 deployments",
+            args,
+            deployments=10 if args.smoke else 1000,
+            latency=0.005,
+            warm=False,
+            seconds=args.sustain,
         ),
     ]
     settings = {**vars(args), "store": shown(args.store)}
