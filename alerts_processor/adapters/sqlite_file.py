@@ -21,7 +21,8 @@ CHECKPOINT_INTERVAL = 0.5  # seconds
 # delay that by what arrives meanwhile (up to 67 MB in three minutes of the benchmark's sustained
 # load; with 80 MB, up to 104 MB).
 WAL_BOUND_PAGES = 10_000
-_FRAME_BYTES = 4096 + 24  # a page and its frame header in the WAL
+_PAGE_BYTES = 4096  # SQLite's default page size, which our files keep
+_FRAME_BYTES = _PAGE_BYTES + 24  # a page and its frame header in the WAL
 _WAL_HEADER_BYTES = 32
 
 
@@ -98,7 +99,7 @@ class SqliteFile:
             # matters if that thread falls far behind.
             conn.execute(f"PRAGMA wal_autocheckpoint={self._wal_bound}")
             # Once rewound, the WAL file is cut back to the bound (SQLite otherwise keeps its largest size).
-            conn.execute(f"PRAGMA journal_size_limit={self._wal_bound * 4096}")
+            conn.execute(f"PRAGMA journal_size_limit={self._wal_bound * _PAGE_BYTES}")
             conn.execute(f"PRAGMA cache_size=-{self._cache_kib}")
             # A multi-row upsert keeps a statement journal (the pages it changed, to undo just that
             # statement); past 64 KiB SQLite spilled it to a temporary file: half of a group
@@ -202,9 +203,9 @@ class SqliteFile:
         the WAL grew past its bound for good (118 MB after three minutes of the benchmark's load,
         against 80 MB; one writer thread here: 122 MB in 10 s). After a COMMIT, with our writers
         held back, a RESTART checkpoint copies what is left and the next write starts over (and
-        cuts the file back to journal_size_limit). It never waits: another checkpoint at work, a writer (for the
-        checkpoint thread) or a reader of an older snapshot (a long API query) make it give up
-        until the next try.
+        cuts the file back to journal_size_limit). It never waits: another checkpoint at work, a
+        writer (for the checkpoint thread) or a reader of an older snapshot (a long API query)
+        make it give up until the next try.
         """
         try:
             conn.execute("PRAGMA busy_timeout=0")

@@ -37,30 +37,25 @@ def test_writers_that_never_pause_leave_the_wal_near_its_bound(tmp_path: Path) -
     # PASSIVE checkpoints often, as in service (every 0.5 s against 40 MB; every 10 ms against 4 MB here).
     db = SqliteFile(str(tmp_path / "a.db"), _SCHEMA, 5.0, wal_bound_pages=_BOUND, checkpoint_interval=0.01)
     db.connection()  # starts the checkpoint thread
-    writes, largest, stop = [0], 0, threading.Event()
+    writes, largest = [0], [0]
+    deadline = time.monotonic() + 60
 
     def writer() -> None:
-        while not stop.is_set():
+        # Twenty bounds' worth of frames (without the rewind, on a busy machine, the WAL reached 3-10 bounds).
+        while writes[0] * 6 < 20 * _BOUND and time.monotonic() < deadline:
             _write(db)
             writes[0] += 1
+            largest[0] = max(largest[0], _wal_size(db))
 
     threads = [threading.Thread(target=writer) for _ in range(2)]
     for thread in threads:
         thread.start()
-    deadline = time.monotonic() + 60
-    try:
-        # Twenty bounds' worth of frames (without the rewind, on a busy machine, the WAL reached 3-10 bounds).
-        while writes[0] * 6 < 20 * _BOUND and time.monotonic() < deadline:
-            largest = max(largest, _wal_size(db))
-            time.sleep(0.001)
-    finally:
-        stop.set()
-        for thread in threads:
-            thread.join()
+    for thread in threads:
+        thread.join()
     db.close()
     assert writes[0] * 6 >= 20 * _BOUND
     # The bound and what arrives while a checkpoint under way keeps the writer's rewind waiting.
-    assert largest <= 2 * _BOUND * _PAGE, f"the WAL reached {largest / _PAGE:.0f} pages"
+    assert largest[0] <= 2 * _BOUND * _PAGE, f"the WAL reached {largest[0] / _PAGE:.0f} pages"
 
 
 def test_a_reader_of_an_older_snapshot_delays_the_rewind_without_holding_writers(tmp_path: Path) -> None:
