@@ -57,13 +57,14 @@ if _mallopt is not None and "MALLOC_ARENA_MAX" not in os.environ:
 if _mallopt is not None and "MALLOC_MMAP_THRESHOLD_" not in os.environ:
     _mallopt(-3, 128 * 1024)  # M_MMAP_THRESHOLD
 
-# Import the application's code (not the app: nothing is built, no I/O) in the master, once: the
-# workers fork with it loaded and share its pages, instead of each importing its own copy (the
-# kubernetes client alone is about 40 MB). Frozen, the objects are never scanned by a worker's
-# garbage collector, which would otherwise copy their pages into the worker.
-importlib.import_module("alerts_processor.app")
+# Import the application's code (not the app: no I/O) in the master, once: the workers fork with it
+# loaded and share its pages, instead of each importing its own copy. The container is built and
+# wired here too (nothing in it is called before a worker's create_app), so that no worker copies
+# the pages wiring reads. Frozen, the objects are never scanned by a worker's garbage collector,
+# which would otherwise copy their pages into the worker.
 for _module in ("alerts", "errors", "health", "openapi", "webhook"):
     importlib.import_module(f"alerts_processor.blueprints.{_module}")
+importlib.import_module("alerts_processor.app").prebuild_container()
 gc.freeze()
 
 
