@@ -64,6 +64,9 @@ if _mallopt is not None and "MALLOC_MMAP_THRESHOLD_" not in os.environ:
 # which would otherwise copy their pages into the worker.
 for _module in ("alerts", "errors", "health", "openapi", "webhook"):
     importlib.import_module(f"alerts_processor.blueprints.{_module}")
+if _settings.k8s_mode != "off":  # what the Kubernetes client would import in each worker on first use
+    for _module in importlib.import_module("alerts_processor.adapters.kubernetes").API_MODULES:
+        importlib.import_module(_module)
 importlib.import_module("alerts_processor.app").prebuild_container()
 gc.freeze()
 

@@ -21,6 +21,10 @@ from alerts_processor.models import K8sUnavailable, WorkloadState
 from alerts_processor.no_wait import may_wait
 
 log = logging.getLogger(__name__)
+# The modules of the API classes used here. The client imports them on first use, and with them
+# some 280 pydantic models and a validator for each API method: 21 MB of Python objects. gunicorn's
+# master imports them before it forks, so that the workers share one copy instead of making two.
+API_MODULES = ("kubernetes.client.api.core_v1_api", "kubernetes.client.api.apps_v1_api")
 # Objects per page of a list call. A page is held three times over while it is read (the bytes, the
 # parsed JSON, the states made of it): 500 Deployments peaked at 14 MB in a worker, 100 at 5 MB.
 LIST_PAGE = 100

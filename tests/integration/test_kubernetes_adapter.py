@@ -6,8 +6,9 @@ import time
 from pathlib import Path
 
 import pytest
+from kubernetes import client
 
-from alerts_processor.adapters.kubernetes import DisabledK8sClient, KubernetesClient, build_k8s_client
+from alerts_processor.adapters.kubernetes import API_MODULES, DisabledK8sClient, KubernetesClient, build_k8s_client
 from alerts_processor.config import Settings
 from alerts_processor.interfaces import IK8sClient
 from alerts_processor.models import K8sUnavailable, RawAlert, ValidationStatus, WorkloadRef
@@ -222,3 +223,9 @@ def test_pods_and_replicasets_of_a_namespace_are_listed_like_reads(cluster: k.Fa
             assert state == client.read_workload("billing", kind, state.name)  # same shape as a read
     replicasets = client.list_workloads("billing", "ReplicaSet")
     assert all(state.labels for state in replicasets)  # the labels a Deployment's selector matches
+
+
+def test_the_modules_imported_before_the_fork_are_those_of_the_api_classes_used() -> None:
+    # gunicorn's master imports API_MODULES so that its workers share them; a module renamed by a
+    # new client release would otherwise be imported again in each worker, unseen.
+    assert {client.CoreV1Api.__module__, client.AppsV1Api.__module__} == set(API_MODULES)
