@@ -22,9 +22,9 @@ def prebuild_container() -> Container:
     """Build and wire the container in gunicorn's master, before it forks the workers (no I/O).
 
     Wiring reads every member of the blueprint modules and of the classes they import, and each
-    read changes a reference count: in every worker that wired its own container, that copied some
-    8 MB of the master's pages (4 MB less for the whole server after two minutes of load). Built
-    here, the workers share the wired modules. Nothing is created or started: the providers are
+    read changes a reference count: every worker that wired a container of its own copied some
+    8 MB of the master's pages (4 MB more for the whole server after two minutes of load). Wired
+    once in the master, those pages stay shared. Nothing is created or started: the providers are
     only called in the worker, by create_app().
     """
     _prebuilt[:] = [Container()]
